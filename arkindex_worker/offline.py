@@ -1,0 +1,405 @@
+"""Offline mode: an API client that answers from the local cache database.
+
+Our addition (upstream has none). A worker that supports the cache, runs
+read-only (``--dev`` or no worker run) and is given ``--database PATH`` swaps its
+API client for an [OfflineClient][arkindex_worker.offline.OfflineClient]. It has
+the client's two methods, ``request`` and ``paginate``, so the mixins run
+unchanged: reads come from the database, and publications get new UUIDs and
+API-shaped answers. The mixins' own cache write-through then stores the rows of
+the helpers that have one; this client stores rows only for the helpers that
+have none (sub-elements, bulk transcription entities, metadata). No request is
+ever sent and no API URL or token is needed.
+
+Class, entity type and corpus type IDs are not stored in schema v3: they are
+derived from names (``uuid5``), so they are stable across runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import peewee
+
+from arkindex_worker import logger
+from arkindex_worker.api import ErrorResponse
+from arkindex_worker.cache import (
+    CachedClassification,
+    CachedElement,
+    CachedEntity,
+    CachedTranscriptionEntity,
+    db,
+)
+
+__all__ = ["OfflineClient", "OfflineMetaData", "OfflineUnavailableError", "stable_id"]
+
+
+class OfflineUnavailableError(NotImplementedError):
+    """The operation needs an Arkindex server: it cannot run offline."""
+
+
+class OfflineMetaData(peewee.Model):
+    """Metadata published offline (schema v3 has no metadata table).
+
+    The table is created on first offline use only: never by ``create_tables()``,
+    never merged, so the v3 schema and ``SQL_VERSION`` are unaffected.
+    """
+
+    id = peewee.UUIDField(primary_key=True)
+    element_id = peewee.UUIDField(index=True)
+    type = peewee.CharField(max_length=50)
+    name = peewee.TextField()
+    value = peewee.TextField()
+    entity_id = peewee.UUIDField(null=True)
+    worker_run_id = peewee.UUIDField(null=True)
+
+    class Meta:
+        database = db
+        table_name = "offline_metadata"
+
+    def to_dict(self) -> dict:
+        """The metadata as the API returns it."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "name": self.name,
+            "value": self.value,
+            "entity_id": str(self.entity_id) if self.entity_id else None,
+            "worker_run_id": str(self.worker_run_id) if self.worker_run_id else None,
+        }
+
+
+def stable_id(kind: str, name: str) -> str:
+    """Deterministic ID of a named corpus object (class, entity type…)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{name}"))
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _not_found(what: str, object_id: Any) -> ErrorResponse:
+    return ErrorResponse(
+        title="404 Not Found",
+        status_code=404,
+        content={"detail": f"No {what} {object_id} in the offline database."},
+    )
+
+
+def _distinct(field: peewee.Field) -> list[str]:
+    return [value for (value,) in field.model.select(field).distinct().tuples()]
+
+
+def element_payload(element: CachedElement) -> dict:
+    """An API-shaped element dict built from a cached element."""
+    zone = None
+    if element.image_id is not None:
+        image = element.image
+        zone = {
+            "polygon": element.polygon,
+            "image": {
+                "id": str(image.id),
+                "url": image.url,
+                "width": image.width,
+                "height": image.height,
+                "s3_url": None,
+                "server": {"max_width": None, "max_height": None},
+            },
+            "url": None,
+        }
+    return {
+        "id": str(element.id),
+        "type": element.type,
+        "name": str(element.id),
+        "zone": zone,
+        "rotation_angle": element.rotation_angle,
+        "mirrored": element.mirrored,
+        "confidence": element.confidence,
+        "worker_run_id": str(element.worker_run_id) if element.worker_run_id else None,
+    }
+
+
+class OfflineClient:
+    """Answers API operations from the bound cache database, with no network.
+
+    Args:
+        worker_run_id: attributed to the rows this client writes (may be None).
+    """
+
+    def __init__(self, worker_run_id: str | None = None):
+        self.worker_run_id = worker_run_id
+        self.element_types: set[str] = set()
+        self.ml_classes: set[str] = set()
+        self.entity_types: set[str] = set()
+        self._warned_links = False
+        db.create_tables([OfflineMetaData])
+        self._handlers: dict[str, Callable[..., Any]] = {
+            name.removeprefix("op_"): getattr(self, name)
+            for name in dir(self)
+            if name.startswith("op_")
+        }
+
+    def __repr__(self) -> str:
+        return f"<OfflineClient on {db.database!r}>"
+
+    def request(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
+        """Answer one operation from the database.
+
+        Raises:
+            OfflineUnavailableError: the operation needs a server.
+            ErrorResponse: 404 when a requested object is not in the database.
+        """
+        handler = self._handlers.get(operation_id)
+        if handler is None:
+            raise OfflineUnavailableError(
+                f"Operation {operation_id} is not available offline"
+            )
+        with db.atomic():
+            return handler(**kwargs)
+
+    def paginate(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
+        """Same as ``request``: offline listings are plain lists."""
+        kwargs.pop("allow_missing_data", None)
+        kwargs.pop("retries", None)
+        return self.request(operation_id, *args, **kwargs)
+
+    # --- elements and types ------------------------------------------------------
+
+    def _element(self, element_id: Any) -> CachedElement:
+        element = CachedElement.get_or_none(CachedElement.id == element_id)
+        if element is None:
+            raise _not_found("element", element_id)
+        return element
+
+    def op_RetrieveElement(self, id: Any, **_: Any) -> dict:
+        return element_payload(self._element(id))
+
+    def op_RetrieveCorpus(self, id: Any, **_: Any) -> dict:
+        slugs = sorted(set(_distinct(CachedElement.type)) | self.element_types)
+        return {
+            "id": str(id),
+            "name": "Offline corpus",
+            "types": [
+                {"slug": slug, "display_name": slug, "folder": False} for slug in slugs
+            ],
+        }
+
+    def op_CreateElementType(self, body: dict, **_: Any) -> dict:
+        self.element_types.add(body["slug"])
+        return {"id": stable_id("element-type", body["slug"]), **body}
+
+    def op_CreateElement(self, body: dict, **_: Any) -> dict:
+        parent = self._element(body["parent"])
+        image_id = body.get("image") or parent.image_id
+        element = CachedElement.create(
+            id=_new_id(),
+            parent_id=parent.id,
+            type=body["type"],
+            image=image_id,
+            polygon=body.get("polygon"),
+            confidence=body.get("confidence"),
+            worker_run_id=self.worker_run_id,
+        )
+        return {**element_payload(element), "name": body["name"]}
+
+    def op_CreateElements(self, id: Any, body: dict, **_: Any) -> list[dict]:
+        self._element(id)
+        return [{"id": _new_id()} for _ in body["elements"]]
+
+    def _warn_links_once(self) -> None:
+        if not self._warned_links:
+            self._warned_links = True
+            logger.warning(
+                "Element links are not stored offline: the cache stores one parent per element"
+            )
+
+    def op_CreateElementParent(self, child: Any, parent: Any, **_: Any) -> dict:
+        self._warn_links_once()
+        return {"parent": str(parent), "child": str(child)}
+
+    def op_CreateElementChildren(self, id: Any, body: dict, **_: Any) -> dict:
+        self._warn_links_once()
+        return {"children": list(body["children"])}
+
+    def op_PartialUpdateElement(self, id: Any, body: dict, **_: Any) -> dict:
+        return {**element_payload(self._element(id)), **body}
+
+    # --- transcriptions -----------------------------------------------------------
+
+    def op_CreateTranscription(self, id: Any, body: dict, **_: Any) -> dict:
+        self._element(id)
+        return {"id": _new_id(), "element_id": str(id), **body}
+
+    def op_CreateTranscriptions(self, body: dict, **_: Any) -> dict:
+        return {
+            "worker_run_id": body.get("worker_run_id"),
+            "transcriptions": [
+                {"id": _new_id(), **item} for item in body["transcriptions"]
+            ],
+        }
+
+    def op_CreateElementTranscriptions(
+        self, id: Any, body: dict, **_: Any
+    ) -> list[dict]:
+        parent = self._element(id)
+        existing = {
+            repr(child.polygon): str(child.id)
+            for child in CachedElement.select().where(
+                CachedElement.parent_id == parent.id,
+                CachedElement.type == body["element_type"],
+            )
+        }
+        answers = []
+        for item in body["transcriptions"]:
+            child_id = existing.get(repr(item["polygon"]))
+            answers.append(
+                {
+                    "id": _new_id(),
+                    "element_id": child_id or _new_id(),
+                    "created": child_id is None,
+                }
+            )
+        return answers
+
+    # --- classifications --------------------------------------------------------------
+
+    def _class_names(self) -> set[str]:
+        return set(_distinct(CachedClassification.class_name)) | self.ml_classes
+
+    def op_ListCorpusMLClasses(self, id: Any, **_: Any) -> list[dict]:
+        return [
+            {"id": stable_id("class", name), "name": name}
+            for name in sorted(self._class_names())
+        ]
+
+    def op_CreateMLClass(self, id: Any, body: dict, **_: Any) -> dict:
+        self.ml_classes.add(body["name"])
+        return {"id": stable_id("class", body["name"]), "name": body["name"]}
+
+    def op_CreateClassification(self, body: dict, **_: Any) -> dict:
+        return {"id": _new_id(), "state": "pending", **body}
+
+    def op_CreateClassifications(self, body: dict, **_: Any) -> dict:
+        return {
+            "parent": body["parent"],
+            "worker_run_id": body.get("worker_run_id"),
+            "classifications": [
+                {"id": _new_id(), "state": "pending", **item}
+                for item in body["classifications"]
+            ],
+        }
+
+    # --- entities ---------------------------------------------------------------------
+
+    def op_ListCorpusEntityTypes(self, id: Any, **_: Any) -> list[dict]:
+        names = sorted(set(_distinct(CachedEntity.type)) | self.entity_types)
+        return [{"id": stable_id("entity-type", name), "name": name} for name in names]
+
+    def op_CreateEntityType(self, body: dict, **_: Any) -> dict:
+        self.entity_types.add(body["name"])
+        return {"id": stable_id("entity-type", body["name"]), "name": body["name"]}
+
+    def _entity_type_name(self, type_id: str) -> str:
+        for entity_type in self.op_ListCorpusEntityTypes(id=None):
+            if entity_type["id"] == type_id:
+                return entity_type["name"]
+        return type_id
+
+    def op_CreateEntity(self, body: dict, **_: Any) -> dict:
+        return {"id": _new_id(), **body}
+
+    def op_ListCorpusEntities(
+        self, id: Any, name: str | None = None, **_: Any
+    ) -> list[dict]:
+        query = CachedEntity.select()
+        if name:
+            query = query.where(CachedEntity.name.contains(name))
+        return [
+            {
+                "id": str(entity.id),
+                "name": entity.name,
+                "type": entity.type,
+                "metas": entity.metas,
+                "validated": entity.validated,
+            }
+            for entity in query
+        ]
+
+    def op_CreateTranscriptionEntity(self, id: Any, body: dict, **_: Any) -> dict:
+        return {"transcription": str(id), **body}
+
+    def op_CreateTranscriptionEntities(self, id: Any, body: dict, **_: Any) -> dict:
+        results = []
+        for item in body["entities"]:
+            entity = CachedEntity.create(
+                id=_new_id(),
+                type=self._entity_type_name(item["type_id"]),
+                name=item["name"],
+                validated=False,
+                metas={},
+                worker_run_id=self.worker_run_id,
+            )
+            CachedTranscriptionEntity.create(
+                transcription=id,
+                entity=entity.id,
+                offset=item["offset"],
+                length=item["length"],
+                confidence=item.get("confidence"),
+                worker_run_id=self.worker_run_id,
+            )
+            results.append(
+                {"transcription_entity_id": _new_id(), "entity_id": str(entity.id)}
+            )
+        return {"entities": results}
+
+    def op_ListTranscriptionEntities(self, id: Any, **_: Any) -> list[dict]:
+        query = CachedTranscriptionEntity.select().where(
+            CachedTranscriptionEntity.transcription == id
+        )
+        return [
+            {
+                "entity": {
+                    "id": str(link.entity.id),
+                    "name": link.entity.name,
+                    "type": link.entity.type,
+                },
+                "offset": link.offset,
+                "length": link.length,
+                "confidence": link.confidence,
+                "worker_run": (
+                    {"id": str(link.worker_run_id)} if link.worker_run_id else None
+                ),
+            }
+            for link in query
+        ]
+
+    # --- metadata -----------------------------------------------------------------------
+
+    def _store_metadata(self, element_id: Any, item: dict) -> dict:
+        return OfflineMetaData.create(
+            id=_new_id(),
+            element_id=element_id,
+            type=item["type"],
+            name=item["name"],
+            value=str(item["value"]),
+            entity_id=item.get("entity_id"),
+            worker_run_id=self.worker_run_id,
+        ).to_dict()
+
+    def op_CreateMetaData(self, id: Any, body: dict, **_: Any) -> dict:
+        self._element(id)
+        return self._store_metadata(id, body)
+
+    def op_CreateMetaDataBulk(self, id: Any, body: dict, **_: Any) -> dict:
+        self._element(id)
+        return {
+            "worker_run_id": body.get("worker_run_id"),
+            "metadata_list": [
+                self._store_metadata(id, item) for item in body["metadata_list"]
+            ],
+        }
+
+    def op_ListElementMetaData(self, id: Any, **_: Any) -> list[dict]:
+        query = OfflineMetaData.select().where(OfflineMetaData.element_id == id)
+        return [metadata.to_dict() for metadata in query]

@@ -1,0 +1,414 @@
+"""The two worker loops: `ElementsWorker` and `DatasetWorker`.
+
+Subclass [ElementsWorker][arkindex_worker.worker.ElementsWorker] and override
+``process_element`` to process Arkindex elements one by one, or subclass
+[DatasetWorker][arkindex_worker.worker.DatasetWorker] and override
+``process_set`` to process dataset sets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from arkindex_worker import logger
+from arkindex_worker.api import ErrorResponse
+from arkindex_worker.cache import CachedElement
+from arkindex_worker.models import Dataset, DatasetSet, Element, Set
+from arkindex_worker.utils import pluralize
+from arkindex_worker.validation import check
+from arkindex_worker.worker.base import BaseWorker
+from arkindex_worker.worker.classification import ClassificationMixin
+from arkindex_worker.worker.corpus import CorpusMixin
+from arkindex_worker.worker.dataset import (
+    DatasetMixin,
+    DatasetState,
+    MissingDatasetArchive,
+)
+from arkindex_worker.worker.element import ElementMixin
+from arkindex_worker.worker.entity import EntityMixin
+from arkindex_worker.worker.image import ImageMixin
+from arkindex_worker.worker.metadata import MetaDataMixin, MetaType
+from arkindex_worker.worker.process import ActivityState, ProcessMixin, ProcessMode
+from arkindex_worker.worker.task import TaskMixin
+from arkindex_worker.worker.transcription import TranscriptionMixin
+from arkindex_worker.worker.version import WorkerVersionMixin
+
+__all__ = [
+    "ActivityState",
+    "BaseWorker",
+    "CachedElement",
+    "ClassificationMixin",
+    "CorpusMixin",
+    "Dataset",
+    "DatasetMixin",
+    "DatasetSet",
+    "DatasetState",
+    "DatasetWorker",
+    "Element",
+    "ElementMixin",
+    "ElementsWorker",
+    "EntityMixin",
+    "ErrorResponse",
+    "ImageMixin",
+    "MetaDataMixin",
+    "MetaType",
+    "MissingDatasetArchive",
+    "ProcessMixin",
+    "ProcessMode",
+    "Set",
+    "TaskMixin",
+    "TranscriptionMixin",
+    "WorkerVersionMixin",
+    "logger",
+    "pluralize",
+]
+
+
+def _load_elements_list(file) -> list[str]:
+    """IDs listed in an elements list JSON file (items without ``id`` are skipped)."""
+    try:
+        with file:
+            data = json.load(file)
+    except json.JSONDecodeError as e:
+        raise json.JSONDecodeError(
+            f"Elements list {file.name} is not valid JSON: {e.msg}", e.doc, e.pos
+        ) from None
+    check(isinstance(data, list), "Elements list must be a list")
+    check(len(data) > 0, "No elements in elements list")
+    return [item.get("id") for item in data if item.get("id")]
+
+
+def _invalid_uuids(values: Iterable[str]) -> list[str]:
+    invalid = []
+    for value in values:
+        try:
+            uuid.UUID(value)
+        except (ValueError, TypeError, AttributeError):
+            invalid.append(str(value))
+    return invalid
+
+
+def _failure_message(subject: str, error: Exception) -> str:
+    """Log message of a failed item: API errors show their title and content."""
+    if isinstance(error, ErrorResponse):
+        return (
+            f"An API error occurred while processing {subject}: "
+            f"{error.title} - {error.content}"
+        )
+    return f"Failed running worker on {subject}: {error!r}"
+
+
+def _report(count: int, failed: int, singular: str) -> None:
+    """Log the run summary; exit with status 1 when every item failed."""
+    message = (
+        f"Ran on {count} {pluralize(singular, count)}: "
+        f"{count - failed} completed, {failed} failed"
+    )
+    if failed:
+        logger.error(message)
+        if failed >= count:
+            sys.exit(1)
+    else:
+        logger.info(message)
+
+
+class ElementsWorker(
+    ElementMixin,
+    DatasetMixin,
+    BaseWorker,
+    ClassificationMixin,
+    CorpusMixin,
+    TranscriptionMixin,
+    WorkerVersionMixin,
+    EntityMixin,
+    MetaDataMixin,
+    ImageMixin,
+    ProcessMixin,
+    TaskMixin,
+):
+    """Base class of workers that process Arkindex elements one by one.
+
+    Args:
+        description: description shown by ``--help``.
+        support_cache: whether the worker can use the SQLite cache.
+    """
+
+    def __init__(
+        self, description: str = "Arkindex Elements Worker", support_cache: bool = False
+    ):
+        super().__init__(description, support_cache)
+        self.classes = {}
+        self.entity_types = {}
+        self.corpus_types = {}
+        self._worker_version_cache = {}
+
+    def get_elements(self) -> Iterable[CachedElement] | list[str] | list[Element]:
+        """The elements to process, from the first source that applies.
+
+        Sources, in order: the cache's initial elements, ``--elements-list``,
+        ``--element``, the sets of a dataset process (or ``--set``), the elements
+        of an export process.
+
+        Raises:
+            AssertionError: both ``--elements-list`` and ``--element`` are given,
+                the list is not a non-empty list, or some IDs are not UUIDs.
+            json.JSONDecodeError: the elements list is not JSON.
+        """
+        check(
+            not (self.args.elements_list and self.args.element),
+            "elements-list and element CLI args shouldn't be both set",
+        )
+
+        if self.use_cache:
+            from arkindex_worker.cache import initial_elements
+
+            cached = initial_elements()
+            if cached:
+                return cached
+
+        if self.args.elements_list:
+            out = _load_elements_list(self.args.elements_list)
+        elif self.args.element:
+            out = list(self.args.element)
+        elif self.process_mode == ProcessMode.Dataset or self.args.set:
+            return [
+                element
+                for dataset_set in self.list_sets()
+                for element in self.list_set_elements(dataset_set)
+            ]
+        elif self.process_mode == ProcessMode.Export:
+            return {item["id"] for item in self.list_process_elements()}
+        else:
+            out = []
+
+        invalid_ids = _invalid_uuids(out)
+        check(
+            not invalid_ids,
+            f"These element IDs are invalid: {', '.join(invalid_ids)}",
+        )
+        return out
+
+    @property
+    def store_activity(self) -> bool:
+        """Whether worker activities are updated for this process."""
+        if getattr(self.args, "no_worker_activity", False) or self.is_read_only:
+            return False
+        # Checked before process_mode, which would fail on a missing payload
+        check(
+            self.process_information,
+            "Worker must be configured to access its process activity state",
+        )
+        if self.process_mode in (ProcessMode.Dataset, ProcessMode.Export):
+            return False
+        return self.process_information.get("activity_state") == "ready"
+
+    def run(self) -> None:
+        """Configure the worker, then process every element.
+
+        Exits with status 1 when there is nothing to process or when every
+        element failed.
+        """
+        self.configure()
+
+        elements = self.get_elements()
+        if not elements:
+            logger.warning("No elements to process, stopping.")
+            sys.exit(1)
+
+        if not self.store_activity:
+            logger.info(
+                "No worker activity will be stored as it is disabled for this process"
+            )
+
+        count = len(elements)
+        failed = 0
+        for i, item in enumerate(elements, start=1):
+            element = None
+            try:
+                if isinstance(item, CachedElement | Element):
+                    element = item
+                else:
+                    element = Element(
+                        **self.api_client.request("RetrieveElement", id=item)
+                    )
+                logger.info(f"Processing {element} ({i}/{count})")
+
+                if self.update_activity(element.id, ActivityState.Started):
+                    self.process_element(element)
+                    self.update_activity(element.id, ActivityState.Processed)
+                else:
+                    logger.info(
+                        f"Skipping element {element.id} as it was already processed"
+                    )
+            except Exception as e:
+                failed += 1
+                element_id = element.id if element else item
+                logger.warning(
+                    _failure_message(f"element {element_id}", e),
+                    exc_info=e if self.args.verbose else None,
+                )
+                if element:
+                    try:
+                        self.update_activity(element.id, ActivityState.Error)
+                    except Exception:
+                        pass
+
+        _report(count, failed, "element")
+
+    def process_element(self, element: Element | CachedElement) -> None:
+        """Process one element; override it. Does nothing by default."""
+
+    def update_activity(
+        self, element_id: str | uuid.UUID, state: ActivityState
+    ) -> bool:
+        """Update the worker activity of an element.
+
+        Returns:
+            False when starting an element another process already started (HTTP
+            409), True otherwise (also when activities are disabled).
+
+        Raises:
+            AssertionError: invalid arguments.
+            ErrorResponse: any other API error.
+        """
+        if not self.store_activity:
+            logger.debug(
+                "Activity is not stored as the feature is disabled on this process"
+            )
+            return True
+
+        check(
+            element_id and isinstance(element_id, uuid.UUID | str),
+            "element_id shouldn't be null and should be an UUID or str",
+        )
+        check(isinstance(state, ActivityState), "state should be an ActivityState")
+
+        try:
+            self.api_client.request(
+                "UpdateWorkerActivity",
+                id=self.worker_run_id,
+                body={
+                    "element_id": str(element_id),
+                    "process_id": self.process_information["id"],
+                    "state": state.value,
+                },
+            )
+        except ErrorResponse as e:
+            if state == ActivityState.Started and e.status_code == 409:
+                logger.debug(
+                    f"Cannot start processing element {element_id} due to a conflict. "
+                    "Another process could have processed it with the same version already."
+                )
+                return False
+            logger.warning(
+                f"Failed to update activity of element {element_id} to {state.value} "
+                f"due to an API error: {e.content}"
+            )
+            raise
+
+        logger.debug(f"Updated activity of element {element_id} to {state}")
+        return True
+
+
+class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
+    """Base class of workers that process dataset sets, one set at a time.
+
+    Args:
+        description: description shown by ``--help``.
+        support_cache: whether the worker can use the SQLite cache.
+    """
+
+    def __init__(
+        self, description: str = "Arkindex Dataset Worker", support_cache: bool = False
+    ):
+        super().__init__(description, support_cache)
+        self.downloaded_dataset_artifact: Path | None = None
+
+    def cleanup_downloaded_artifact(self) -> None:
+        """Delete the last downloaded dataset archive, if any."""
+        if self.downloaded_dataset_artifact:
+            self.downloaded_dataset_artifact.unlink(missing_ok=True)
+
+    def download_dataset_artifact(self, dataset: Dataset) -> None:
+        """Download the compressed archive of a dataset into the extras directory.
+
+        Raises:
+            MissingDatasetArchive: the archive is not among the task's artifacts.
+        """
+        archive = self.find_extras_directory() / dataset.filepath
+        if archive.exists():
+            return
+
+        self.cleanup_downloaded_artifact()
+        logger.info(f"Downloading artifact for {dataset}")
+        task_id = uuid.UUID(dataset.task_id)
+        for artifact in self.list_artifacts(task_id):
+            if artifact.path != dataset.filepath:
+                continue
+            downloaded = self.download_artifact(task_id, artifact)
+            try:
+                with archive.open("wb") as out:
+                    _copy_chunks(downloaded, out)
+            finally:
+                close = getattr(downloaded, "close", None)
+                if close:
+                    close()
+            self.downloaded_dataset_artifact = archive
+            return
+
+        raise MissingDatasetArchive(
+            "The dataset compressed archive artifact was not found."
+        )
+
+    def process_set(self, set: Set) -> None:
+        """Process one dataset set; override it. Does nothing by default."""
+
+    def run(self) -> None:
+        """Configure the worker, then download and process every dataset set.
+
+        Exits with status 1 when there is no set or when every set failed.
+        """
+        self.configure()
+
+        dataset_sets = list(self.list_sets())
+        if not dataset_sets:
+            logger.warning("No sets to process, stopping.")
+            sys.exit(1)
+
+        count = len(dataset_sets)
+        failed = 0
+        for i, dataset_set in enumerate(dataset_sets, start=1):
+            try:
+                check(
+                    dataset_set.dataset.state
+                    in (DatasetState.Complete.value, DatasetState.Complete),
+                    "When processing a set, its dataset state should be Complete.",
+                )
+                logger.info(f"Retrieving data for {dataset_set} ({i}/{count})")
+                self.download_dataset_artifact(dataset_set.dataset)
+                logger.info(f"Processing {dataset_set} ({i}/{count})")
+                self.process_set(dataset_set)
+            except Exception as e:
+                failed += 1
+                logger.warning(
+                    _failure_message(str(dataset_set), e),
+                    exc_info=e if self.args.verbose else None,
+                )
+
+        self.cleanup_downloaded_artifact()
+        _report(count, failed, "set")
+
+
+def _copy_chunks(source, destination, chunk_size: int = 1024 * 1024) -> None:
+    """Copy a file-like object (or ``str``/``bytes`` content) to a binary file."""
+    if isinstance(source, str):
+        source = source.encode()
+    if isinstance(source, bytes):
+        destination.write(source)
+        return
+    while chunk := source.read(chunk_size):
+        destination.write(chunk)

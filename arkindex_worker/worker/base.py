@@ -1,0 +1,483 @@
+"""`BaseWorker`: command line, environment, configuration, secrets and cache set-up.
+
+Every worker class derives from [BaseWorker][arkindex_worker.worker.base.BaseWorker].
+It parses the command line, reads the Arkindex task environment, loads the
+configuration (from the worker run in an Arkindex process, from a local YAML file
+in developer mode), loads secrets and sets up the SQLite cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from arkindex_worker import logger
+from arkindex_worker.api import ArkindexClient, ErrorResponse, options_from_env
+from arkindex_worker.validation import check
+from arkindex_worker.worker.process import ProcessMode
+
+__all__ = ["BaseWorker", "ExtrasDirNotFoundError"]
+
+
+class ExtrasDirNotFoundError(Exception):
+    """The directory of extra files was not given or does not exist."""
+
+
+def _env(name: str) -> str | None:
+    """An environment variable, with an empty value read as unset."""
+    return os.environ.get(name) or None
+
+
+def open_text_file(path: str):
+    """Argparse type opening a text file; an ``OSError`` becomes an argparse error.
+
+    Upstream uses ``type=open``, which lets a missing file end in a traceback.
+    """
+    try:
+        return open(path)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"can't open '{path}': {e.strerror}")
+
+
+class BaseWorker:
+    """Base class of every Arkindex worker.
+
+    Args:
+        description: description shown by ``--help``.
+        support_cache: whether the worker can use the SQLite cache.
+    """
+
+    def __init__(
+        self,
+        description: str | None = "Arkindex Base Worker",
+        support_cache: bool | None = False,
+    ):
+        self.parser = argparse.ArgumentParser(description=description)
+        self._add_base_arguments()
+        self.add_arguments()
+
+        ponos_data = _env("PONOS_DATA")
+        if ponos_data:
+            self.work_dir = Path(ponos_data, "current")
+        else:
+            data_home = _env("XDG_DATA_HOME") or "~/.local/share"
+            self.work_dir = Path(data_home, "arkindex").expanduser()
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+
+        self.task_id = _env("PONOS_TASK")
+        self.task_chunk = _env("ARKINDEX_TASK_CHUNK")
+        self.task_data_dir = Path(ponos_data or "/data")
+        self.model_dir = _env("ARKINDEX_MODEL_DIR")
+
+        self.worker_run_id = _env("ARKINDEX_WORKER_RUN_ID")
+        if not self.worker_run_id:
+            logger.warning(
+                "Missing ARKINDEX_WORKER_RUN_ID environment variable, worker is in read-only mode"
+            )
+
+        logger.info(f"Worker will use {self.work_dir} as working directory")
+
+        self.process_information: dict | None = None
+        self._corpus_id: str | None = None
+        self.user_configuration: dict = {}
+        self.model_configuration: dict = {}
+        self.support_cache = support_cache
+        self.use_cache = False
+        self.model_version_id: str | None = None
+        self.model_details: dict = {}
+        self.task_parents: list[str] = []
+        self.config: dict = {}
+        self.secrets: dict = {}
+        self.worker_details: dict = {}
+
+        self.setup_api_client()
+
+    def _add_base_arguments(self) -> None:
+        self.parser.add_argument(
+            "-c",
+            "--config",
+            help="Alternative configuration file when running without a Worker Run ID",
+            type=open_text_file,
+        )
+        self.parser.add_argument(
+            "-d",
+            "--database",
+            help="Alternative SQLite database to use for worker caching",
+            type=Path,
+            default=None,
+        )
+        self.parser.add_argument(
+            "-v",
+            "--verbose",
+            "--debug",
+            help="Display more information on events and errors",
+            action="store_true",
+            default=False,
+        )
+        self.parser.add_argument(
+            "--dev",
+            help="Run worker in developer mode. "
+            "Worker will be in read-only state even if a worker run is supplied.",
+            action="store_true",
+            default=False,
+        )
+        self.parser.add_argument(
+            "--extras-dir",
+            help="The path to a local directory to store extra files like models, datasets, etc (development only).",
+            type=Path,
+        )
+
+    def add_arguments(self) -> None:
+        """Add worker-specific arguments to ``self.parser``.
+
+        Override it and call ``super().add_arguments()`` to keep the arguments of
+        the mixins. This base version adds nothing and does not call ``super()``.
+        """
+
+    def setup_api_client(self) -> None:
+        """Build the API client from the environment; sends no request."""
+        self.api_client = ArkindexClient(**options_from_env())
+        logger.debug(f"Setup Arkindex API client on {self.api_client.document.url}")
+
+    @property
+    def corpus_id(self) -> str:
+        """ID of the corpus the worker runs on.
+
+        Raises:
+            Exception: when it is unknown.
+        """
+        if not self._corpus_id:
+            raise Exception("Missing ARKINDEX_CORPUS_ID environment variable")
+        return self._corpus_id
+
+    @property
+    def is_read_only(self) -> bool:
+        """Whether the worker must not publish anything (dev mode or no worker run)."""
+        return self.args.dev or self.worker_run_id is None
+
+    @property
+    def is_offline(self) -> bool:
+        """Whether the worker runs offline: read-only, on a local cache database.
+
+        Our addition: publications then land in the database instead of the API.
+        """
+        return self.is_read_only and self.use_cache
+
+    def skip_publication(self, warning: str) -> bool:
+        """Whether a publication helper must return early, without any request.
+
+        True in read-only mode (after logging ``warning``), except offline, where
+        publications go to the local database.
+        """
+        if self.is_read_only and not self.is_offline:
+            logger.warning(warning)
+            return True
+        return False
+
+    @property
+    def worker_version_id(self):
+        """Deprecated: always raises ``DeprecationWarning``."""
+        raise DeprecationWarning("`worker_version_id` usage is deprecated")
+
+    @property
+    def process_mode(self) -> ProcessMode | None:
+        """Mode of the process running the worker; ``None`` in read-only mode."""
+        if self.is_read_only:
+            return None
+        return ProcessMode(self.process_information["mode"])
+
+    def _enable_debug(self) -> None:
+        logger.setLevel(logging.DEBUG)
+        logger.debug("Debug output enabled")
+
+    def configure(self) -> None:
+        """Parse the command line and load the configuration, secrets and cache."""
+        self.args = self.parser.parse_args()
+
+        if self.is_read_only:
+            self.configure_for_developers()
+            if self.support_cache and self.args.database is not None:
+                self.configure_offline()
+        else:
+            self.configure_worker_run()
+            self.configure_cache()
+
+        if self.model_configuration:
+            self.config.update(self.model_configuration)
+            logger.info("Model version configuration retrieved")
+
+        if self.user_configuration:
+            self.config.update(self.user_configuration)
+            logger.info("User configuration retrieved")
+
+    def _load_secrets(self, names: list[str]) -> dict[str, Any]:
+        return {name: self.load_secret(Path(name)) for name in names}
+
+    def configure_for_developers(self) -> None:
+        """Configure a read-only worker from the command line and environment."""
+        check(self.is_read_only)
+        if self.args.verbose or _env("ARKINDEX_DEBUG"):
+            self._enable_debug()
+
+        if self.args.config:
+            self.config = self._read_local_config(self.args.config)
+            self.worker_details = {"name": "Local worker"}
+            required_secrets = self.config.get("secrets", [])
+            logger.info(
+                f"Running with local configuration from {self.args.config.name}"
+            )
+        else:
+            self.config = {}
+            self.worker_details = {}
+            required_secrets = []
+            logger.warning("Running without any extra configuration")
+
+        self._corpus_id = os.environ.get("ARKINDEX_CORPUS_ID")
+        self.model_version_id = os.environ.get("ARKINDEX_MODEL_VERSION_ID")
+        self.model_details = {"id": os.environ.get("ARKINDEX_MODEL_ID")}
+        self.secrets = self._load_secrets(required_secrets)
+
+    @staticmethod
+    def _read_local_config(file) -> dict:
+        """Read a local YAML configuration file, which must hold a mapping."""
+        try:
+            with file:
+                config = yaml.safe_load(file)
+        except yaml.YAMLError as e:
+            raise ValueError(
+                f"Configuration file {file.name} is not valid YAML: {e}"
+            ) from None
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"Configuration file {file.name} should hold a mapping of settings, "
+                f"not {type(config).__name__}"
+            )
+        return config
+
+    def configure_worker_run(self) -> None:
+        """Configure the worker from its worker run on the Arkindex API."""
+        check(not self.is_read_only)
+        if self.args.verbose or _env("ARKINDEX_DEBUG"):
+            self._enable_debug()
+
+        worker_run = self.api_client.request("RetrieveWorkerRun", id=self.worker_run_id)
+        self.process_information = worker_run["process"]
+        self._corpus_id = worker_run["process"]["corpus"]
+        worker_version = worker_run["worker_version"]
+        self.worker_details = worker_version["worker"]
+        logger.info(f"Loaded {worker_run['summary']} from API")
+
+        model_version = worker_run.get("model_version")
+        if model_version:
+            logger.info("Loaded model version configuration from WorkerRun")
+            self.model_configuration.update(model_version["configuration"])
+            self.model_version_id = model_version["id"]
+            self.model_details = model_version["model"]
+
+        version_configuration = worker_version["configuration"]
+        self.config = version_configuration.get("configuration", {})
+        for key, spec in version_configuration.get("user_configuration", {}).items():
+            if "default" in spec and key not in self.model_configuration:
+                self.user_configuration[key] = spec["default"]
+        self.secrets = self._load_secrets(version_configuration.get("secrets", []))
+
+        run_configuration = worker_run.get("configuration")
+        if run_configuration and run_configuration.get("configuration"):
+            logger.info("Loaded user configuration from WorkerRun")
+            self.user_configuration.update(run_configuration["configuration"])
+
+        if self.user_configuration.get("debug"):
+            self._enable_debug()
+
+    def configure_cache(self) -> None:
+        """Set up the SQLite cache from ``--database`` or the parent tasks."""
+        paths = None
+        if self.support_cache and self.args.database is not None:
+            self.use_cache = True
+        elif self.support_cache and self.task_id:
+            task = self.api_client.request("RetrieveTask", id=self.task_id)
+            self.task_parents = task["parents"]
+            paths = self.find_parents_file_paths(Path("db.sqlite"))
+            self.use_cache = len(paths) > 0
+
+        if not self.use_cache:
+            logger.debug("Cache is disabled")
+            return
+
+        self._open_cache(self.args.database, paths)
+
+    def configure_offline(self) -> None:
+        """Run offline on the ``--database`` file: no request will ever be sent.
+
+        Our addition: the API client is replaced by an
+        [OfflineClient][arkindex_worker.offline.OfflineClient] answering from the
+        database, where publications are stored.
+        """
+        from arkindex_worker.offline import OfflineClient
+
+        self.use_cache = True
+        self._open_cache(self.args.database)
+        self.api_client = OfflineClient(self.worker_run_id)
+        logger.info(
+            f"Running offline on {self.cache_path}: no request will be sent to Arkindex"
+        )
+
+    def _open_cache(
+        self, database: Path | None, paths: list[Path] | None = None
+    ) -> None:
+        """Open the cache: the given database, or the task's own merged with parents."""
+        from arkindex_worker.cache import (
+            check_version,
+            create_tables,
+            create_version_table,
+            init_cache_db,
+            merge_parents_cache,
+        )
+
+        if database:
+            check(database.is_file(), f"Database in {database} does not exist")
+            self.cache_path = database
+        else:
+            cache_dir = self.task_data_dir / self.task_id
+            check(cache_dir.is_dir(), f"Missing task cache in {cache_dir}")
+            self.cache_path = cache_dir / "db.sqlite"
+
+        init_cache_db(self.cache_path)
+        if database:
+            check_version(self.cache_path)
+        else:
+            create_version_table()
+        create_tables()
+
+        if not database and paths is not None:
+            merge_parents_cache(paths, self.cache_path)
+
+    def load_secret(self, name: Path) -> str | dict | list | Any:
+        """Load a secret from the API, or from the developer's local secrets.
+
+        A local file under ``$XDG_CONFIG_HOME/arkindex/secrets/`` is decrypted with
+        the ``gpg`` command and replaces the API value. The content is parsed
+        according to the name's suffix (JSON, YAML, else raw text).
+
+        Raises:
+            Exception: when the secret is available nowhere.
+        """
+        secret = None
+        try:
+            secret = self.api_client.request("RetrieveSecret", name=str(name))[
+                "content"
+            ]
+            logging.info(f"Loaded API secret {name}")
+        except ErrorResponse as e:
+            logger.warning(f"Secret {name} not available: {e.content}")
+
+        config_home = _env("XDG_CONFIG_HOME") or "~/.config"
+        path = Path(config_home).expanduser() / "arkindex" / "secrets" / name
+        if path.exists():
+            try:
+                secret = _gpg_decrypt(path)
+                logging.info(f"Loaded local secret {name}")
+            except Exception as e:
+                logger.error(f"Local secret {name} is not available as {path}: {e}")
+
+        if secret is None:
+            raise Exception(f"Secret {name} is not available on the API nor locally")
+
+        return _parse_secret(Path(name), secret)
+
+    def find_extras_directory(self) -> Path:
+        """Directory holding extra files (models, datasets…).
+
+        Raises:
+            ExtrasDirNotFoundError: outside a task, when no existing directory is
+                given by the ``extras_dir`` configuration key or ``--extras-dir``.
+        """
+        if self.task_id:
+            if self.model_dir and Path(self.model_dir).exists():
+                return Path(self.model_dir)
+            extras_dir = self.task_data_dir / "extra_files"
+            return extras_dir if extras_dir.exists() else self.work_dir
+
+        if "extras_dir" in self.config:
+            extras_dir = self.config["extras_dir"]
+        else:
+            extras_dir = self.args.extras_dir
+        if extras_dir is None:
+            raise ExtrasDirNotFoundError(
+                "No path to the directory for extra files was provided. "
+                "Please provide extras_dir either through configuration or as CLI argument."
+            )
+        if not Path(extras_dir).exists():
+            raise ExtrasDirNotFoundError(
+                f"The path {extras_dir} does not link to any directory"
+            )
+        return Path(extras_dir)
+
+    def find_parents_file_paths(self, filename: Path | str) -> list[Path]:
+        """Existing files named ``filename`` (or its chunked variant) in parent tasks."""
+        filename = Path(filename)
+        names = [filename.name]
+        if self.task_chunk is not None:
+            names.append(f"{filename.stem}_{self.task_chunk}{filename.suffix}")
+        candidates = (
+            self.task_data_dir / parent_id / name
+            for parent_id in self.task_parents
+            for name in names
+        )
+        return [path for path in candidates if path.is_file()]
+
+    def extract_parent_archives(self, archive_name: Path, dest: Path) -> None:
+        """Extract the ``.tar.zst`` archives of the parent tasks into ``dest``."""
+        from arkindex_worker.utils import close_delete_file, extract_tar_zst_archive
+
+        for archive in self.find_parents_file_paths(archive_name):
+            with tempfile.TemporaryDirectory(suffix="-extracted-data") as tmp:
+                extracted = Path(tmp)
+                fd, tar_path = extract_tar_zst_archive(archive, extracted)
+                close_delete_file(fd, tar_path)
+                for source in sorted(extracted.rglob("*")):
+                    if not source.is_file():
+                        continue
+                    target = dest / source.relative_to(extracted)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(source, target)
+
+    def run(self) -> None:
+        """Run the worker; implemented by subclasses."""
+
+
+def _gpg_decrypt(path: Path) -> str:
+    """Decrypt a file with the ``gpg`` command and return the plaintext."""
+    if shutil.which("gpg") is None:
+        raise RuntimeError("the gpg command is required to read local secrets")
+    result = subprocess.run(
+        ["gpg", "--batch", "--quiet", "--decrypt", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        stderr = result.stderr.decode("utf-8", errors="replace").strip()
+        raise RuntimeError(f"GPG error: exit status {result.returncode} - {stderr}")
+    return result.stdout.decode("utf-8")
+
+
+def _parse_secret(name: Path, content: str) -> Any:
+    """Parse a secret's content by its name's suffix; never logs the content."""
+    suffix = name.suffix.lower()
+    try:
+        if suffix == ".json":
+            return json.loads(content)
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(content)
+    except Exception as e:
+        logger.error(f"Failed to parse secret {name}: {e}")
+    return content
