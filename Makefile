@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml worker-demo/pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m worker_demo.demo
+	$(BIN)/python demo/run.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -18,6 +18,7 @@ exit status, in this one place:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -38,10 +39,20 @@ def describe_fatal_error(error: BaseException) -> str:
     if isinstance(error, ErrorResponse):
         return f"The Arkindex API answered {error.title}: {error.content}"
     if isinstance(error, requests.ConnectionError | requests.Timeout):
-        return f"Could not reach the Arkindex API: {error}"
+        return _describe_network_error(error)
     text = str(error)
     name = type(error).__name__
     return f"{name}: {text}" if text else name
+
+
+def _describe_network_error(error: requests.RequestException) -> str:
+    """``Could not reach the Arkindex API at URL: reason``, without urllib3's noise."""
+    request = getattr(error, "request", None)
+    where = f" at {request.url}" if request is not None and request.url else ""
+    text = str(error)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    reason = match.group(1) if match else text or type(error).__name__
+    return f"Could not reach the Arkindex API{where}: {reason}"
 
 
 def _verbose(worker: Any) -> bool:

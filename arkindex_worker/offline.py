@@ -32,7 +32,13 @@ from arkindex_worker.cache import (
     db,
 )
 
-__all__ = ["OfflineClient", "OfflineMetaData", "OfflineUnavailableError", "stable_id"]
+__all__ = [
+    "OFFLINE_CORPUS_ID",
+    "OfflineClient",
+    "OfflineMetaData",
+    "OfflineUnavailableError",
+    "stable_id",
+]
 
 
 class OfflineUnavailableError(NotImplementedError):
@@ -73,6 +79,10 @@ class OfflineMetaData(peewee.Model):
 def stable_id(kind: str, name: str) -> str:
     """Deterministic ID of a named corpus object (class, entity type…)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{name}"))
+
+
+OFFLINE_CORPUS_ID = stable_id("corpus", "offline")
+"""Corpus ID of an offline worker when ``ARKINDEX_CORPUS_ID`` is not set."""
 
 
 def _new_id() -> str:

@@ -254,7 +254,7 @@ class BaseWorker:
                 config = yaml.safe_load(file)
         except yaml.YAMLError as e:
             raise ValueError(
-                f"Configuration file {file.name} is not valid YAML: {e}"
+                f"Configuration file {file.name} is not valid YAML: {_yaml_problem(e)}"
             ) from None
         if not isinstance(config, dict):
             raise ValueError(
@@ -322,11 +322,13 @@ class BaseWorker:
         [OfflineClient][arkindex_worker.offline.OfflineClient] answering from the
         database, where publications are stored.
         """
-        from arkindex_worker.offline import OfflineClient
+        from arkindex_worker.offline import OFFLINE_CORPUS_ID, OfflineClient
 
         self.use_cache = True
         self._open_cache(self.args.database)
         self.api_client = OfflineClient(self.worker_run_id)
+        if not self._corpus_id:
+            self._corpus_id = OFFLINE_CORPUS_ID
         logger.info(
             f"Running offline on {self.cache_path}: no request will be sent to Arkindex"
         )
@@ -453,6 +455,15 @@ class BaseWorker:
 
     def run(self) -> None:
         """Run the worker; implemented by subclasses."""
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One line describing a YAML syntax error, with its position when known."""
+    problem = getattr(error, "problem", None) or type(error).__name__
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return problem
 
 
 def _gpg_decrypt(path: Path) -> str:

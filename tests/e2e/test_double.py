@@ -1,0 +1,157 @@
+"""The loopback API double itself: recording, authentication, pagination, faults."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.e2e.double import ArkindexDouble, RecordedRequest, build_demo_corpus
+
+pytestmark = pytest.mark.real_sleep
+
+
+def call(double: ArkindexDouble, method: str, url: str, token: str = "", **kwargs):
+    """Send one request with the double's token (or another one)."""
+    headers = {"Authorization": f"Token {token or double.token}"}
+    headers.update(kwargs.pop("headers", {}))
+    return requests.request(method, url, headers=headers, timeout=10, **kwargs)
+
+
+def api(double: ArkindexDouble, path: str) -> str:
+    return f"{double.url}api/v1/{path}"
+
+
+@pytest.fixture
+def double() -> Iterator[ArkindexDouble]:
+    with ArkindexDouble(page_size=2) as started:
+        yield started
+
+
+def test_records_method_path_query_body_and_status(double):
+    page = build_demo_corpus(double, pages=1)[0]
+    url = api(double, f"elements/{page}/children/?type=text_line")
+
+    call(double, "GET", url, headers={"X-Test": "yes"})
+
+    (recorded,) = double.requests
+    assert recorded == RecordedRequest(
+        operation="ListElementChildren",
+        method="GET",
+        path=f"elements/{page}/children/",
+        query="type=text_line",
+        body=None,
+        headers=recorded.headers,
+        status=200,
+    )
+    assert recorded.headers["X-Test"] == "yes"
+    assert "Authorization" not in recorded.headers
+
+
+def test_wrong_token_is_answered_401(double):
+    answer = call(double, "GET", api(double, f"corpus/{double.corpus_id}/"), "nope")
+
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "Invalid token."}
+    assert [r.status for r in double.requests] == [401]
+
+
+def test_unknown_route_is_answered_404(double):
+    answer = call(double, "GET", api(double, "openapi/"))
+
+    assert answer.status_code == 404
+    assert [(r.operation, r.path) for r in double.requests] == [(None, "openapi/")]
+
+
+def test_children_are_paginated(double):
+    page = build_demo_corpus(double, pages=1, lines=3)[0]
+    url = api(double, f"elements/{page}/children/")
+
+    first = call(double, "GET", url).json()
+    second = call(double, "GET", first["next"]).json()
+
+    assert (first["count"], len(first["results"])) == (3, 2)
+    assert first["next"] == f"{url}?page=2"
+    assert (second["next"], [e["name"] for e in second["results"]]) == (
+        None,
+        ["Line 1.3"],
+    )
+
+
+def test_starting_an_element_twice_is_a_conflict(double):
+    page = build_demo_corpus(double, pages=1)[0]
+    url = api(double, f"workers/versions/{double.worker_run_id}/activity/")
+    body = {"element_id": page, "process_id": double.process_id, "state": "started"}
+
+    statuses = [call(double, "PUT", url, json=body).status_code for _ in range(2)]
+
+    assert statuses == [200, 409]
+    assert double.activities == {page: "started"}
+
+
+def test_secret_names_may_hold_slashes(double):
+    double.secrets["path/to/secret.json"] = '{"key": "value"}'
+
+    answer = call(double, "GET", api(double, "secret/path%2Fto%2Fsecret.json"))
+
+    assert answer.json() == {
+        "name": "path/to/secret.json",
+        "content": '{"key": "value"}',
+    }
+
+
+def _fault_statuses(seed: int) -> list[int]:
+    with ArkindexDouble(fault_rate=0.5, seed=seed) as double:
+        url = api(double, f"corpus/{double.corpus_id}/")
+        return [call(double, "GET", url).status_code for _ in range(12)]
+
+
+def test_faults_are_deterministic_for_a_seed():
+    assert _fault_statuses(3) == _fault_statuses(3)
+    assert set(_fault_statuses(3)) == {200, 429, 502}
+
+
+def test_faults_look_like_a_load_balancer_and_a_throttle():
+    with ArkindexDouble(fault_rate=1.0) as double:
+        url = api(double, f"corpus/{double.corpus_id}/")
+        answers = [call(double, "GET", url) for _ in range(8)]
+
+    gateway = next(a for a in answers if a.status_code == 502)
+    throttled = next(a for a in answers if a.status_code == 429)
+    assert gateway.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert gateway.text.startswith("<html>")
+    assert throttled.headers["Retry-After"] == "0"
+
+
+def test_faults_are_injected_before_the_request_is_applied():
+    with ArkindexDouble(fault_rate=1.0) as double:
+        url = api(double, f"corpus/{double.corpus_id}/classes/")
+        call(double, "POST", url, json={"name": "demo"})
+
+    assert double.ml_classes == {}
+    assert [r.injected for r in double.requests] == [True]
+
+
+def test_runs_as_a_module_and_prints_its_url():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.double", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().strip()
+        token = process.stdout.readline().strip().split("=", 1)[1]
+        answer = requests.get(
+            f"{url}api/v1/corpus/",
+            headers={"Authorization": f"Token {token}"},
+            timeout=10,
+        )
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+    assert url.startswith("http://127.0.0.1:")
+    assert answer.status_code == 404

@@ -1,0 +1,1 @@
+"""An example Arkindex worker."""
