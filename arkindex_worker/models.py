@@ -1,0 +1,322 @@
+"""Thin wrappers around Arkindex API payloads.
+
+Every model is a plain ``dict`` subclass whose keys can also be read as
+attributes ([MagicDict][arkindex_worker.models.MagicDict]). Importing this module
+never imports Pillow: the image helpers of
+[Element][arkindex_worker.models.Element] load
+[arkindex_worker.image][] when they are called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import IO, Any
+
+import requests
+
+__all__ = [
+    "IMAGE_EXTENSION",
+    "ArkindexModel",
+    "Artifact",
+    "Dataset",
+    "DatasetSet",
+    "Element",
+    "Image",
+    "MagicDict",
+    "Set",
+    "Transcription",
+    "use_modern_image_defaults",
+]
+
+IMAGE_EXTENSION = "jpg"
+"""File extension requested from IIIF servers by 0.6-era image calls."""
+
+# 14 §3.0 R3b: a worker configured the current way gets 0.6 image defaults.
+# Elements do not know their worker, so configure() publishes the choice here.
+_modern_image_defaults = False
+
+
+def use_modern_image_defaults(enabled: bool) -> None:
+    """Make every [Element.open_image][arkindex_worker.models.Element.open_image] use 0.6 defaults.
+
+    ``BaseWorker.configure()`` enables it for workers configured through
+    ``RetrieveWorkerRunConfiguration``; ``False`` (the initial value) keeps the 0.4
+    defaults. With 0.6 defaults, resizing with both limits keeps the image ratio.
+    """
+    global _modern_image_defaults
+    _modern_image_defaults = bool(enabled)
+
+
+class MagicDict(dict):
+    """A dict whose keys can also be read, written and deleted as attributes.
+
+    Values are converted on every read: nested dicts become new ``MagicDict``
+    copies and lists are converted item by item, so changing ``md.zone.polygon``
+    changes a throw-away copy. [Dataset][arkindex_worker.models.Dataset] values
+    are returned as is.
+    """
+
+    def _magify(self, item: Any) -> Any:
+        if isinstance(item, Dataset):
+            return item
+        if isinstance(item, list):
+            return [self._magify(value) for value in item]
+        if isinstance(item, dict):
+            return MagicDict(item)
+        return item
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._magify(super().__getitem__(key))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as e:
+            raise AttributeError(
+                f"{type(self).__name__} object has no attribute '{name}'"
+            ) from e
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            super().__delattr__(name)
+        except AttributeError:
+            try:
+                del self[name]
+            except KeyError as e:
+                raise AttributeError(
+                    f"{type(self).__name__} object has no attribute '{name}'"
+                ) from e
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *self.keys()]
+
+
+def _image_module() -> ModuleType:
+    """Import ``arkindex_worker.image`` (and so Pillow) only when needed."""
+    return importlib.import_module("arkindex_worker.image")
+
+
+class Element(MagicDict):
+    """An Arkindex element payload (``id``, ``name``, ``type``, ``zone``, …)."""
+
+    def __str__(self) -> str:
+        element_type = self.get("type")
+        if isinstance(element_type, dict):
+            element_type = element_type["display_name"]
+        return f"{element_type} {self.get('name')} ({self.get('id')})"
+
+    def _require_zone(self) -> MagicDict:
+        if not self.get("zone"):
+            raise ValueError(f"Element {self.get('id')} has no zone")
+        return self.zone
+
+    def resize_zone_url(self, size: str = "full", extension: str | None = None) -> str:
+        """URL of the element's IIIF crop at another IIIF ``size``.
+
+        Args:
+            size: IIIF size segment (``"full"``, ``",200"``, ``"!400,400"``…).
+            extension: when given, also replace the file extension of the URL
+                (``default.jpg`` becomes ``default.{extension}``).
+        """
+        url = self.zone.url
+        if extension is not None:
+            head, slash, filename = url.rpartition("/")
+            stem = filename.rpartition(".")[0] if "." in filename else filename
+            url = f"{head}{slash}{stem}.{extension}"
+        if size == "full":
+            return url
+        parts = url.split("/")
+        parts[-3] = str(size)
+        return "/".join(parts)
+
+    def image_url(
+        self, size: str | int = "full", extension: str | None = None
+    ) -> str | None:
+        """URL of the element's whole image at the IIIF ``size``, or ``None`` without a zone.
+
+        The image's S3 URL, when set, is returned as is whatever ``size`` and
+        ``extension`` are.
+        """
+        if not self.get("zone"):
+            return None
+        image = self.zone.image
+        if image.get("s3_url"):
+            return image["s3_url"]
+        url = image.url
+        if not url.endswith("/"):
+            url += "/"
+        return f"{url}full/{size}/0/default.{extension or IMAGE_EXTENSION}"
+
+    @property
+    def polygon(self) -> list:
+        """The polygon of the element's zone.
+
+        Raises:
+            ValueError: the element has no zone.
+        """
+        return self._require_zone().polygon
+
+    @property
+    def requires_tiles(self) -> bool:
+        """Whether the zone is too large for the IIIF server and must be downloaded in tiles."""
+        if not self.get("zone") or self.zone.image.get("s3_url"):
+            return False
+        server = self.zone.image.get("server") or {}
+        max_width = server.get("max_width") or float("inf")
+        max_height = server.get("max_height") or float("inf")
+        bounding_box = _image_module().polygon_bounding_box(self.zone.polygon)
+        return bounding_box.width > max_width or bounding_box.height > max_height
+
+    def _iiif_size(
+        self, max_width: int | None, max_height: int | None, preserve_ratio: bool
+    ) -> str:
+        if max_width is None and max_height is None:
+            return "full"
+        image = self.zone.image
+        if (max_width is None or image.width <= max_width) and (
+            max_height is None or image.height <= max_height
+        ):
+            return "full"
+        size = f"{max_width or ''},{max_height or ''}"
+        if preserve_ratio and max_width and max_height:
+            return f"!{size}"
+        return size
+
+    def open_image(
+        self,
+        *args: Any,
+        max_width: int | None = None,
+        max_height: int | None = None,
+        use_full_image: bool | None = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Download the element's image as a Pillow image, oriented like the element.
+
+        Args:
+            *args: passed to [arkindex_worker.image.open_image][].
+            max_width: resize so that the width is at most this value.
+            max_height: resize so that the height is at most this value.
+            use_full_image: open the whole image instead of the element's crop.
+            **kwargs: passed to [arkindex_worker.image.open_image][]; also the
+                0.6 keywords ``extension`` (IIIF file extension) and
+                ``preserve_ratio`` (``!w,h`` sizes when both limits are given).
+
+        Raises:
+            ValueError: the element has no zone.
+            NotImplementedError: the image needs tiles and a resize was asked, or
+                the S3 URL of the image was refused (expired).
+        """
+        extension = kwargs.pop("extension", None)
+        preserve_ratio = kwargs.pop(
+            "preserve_ratio", extension is not None or _modern_image_defaults
+        )
+        zone = self._require_zone()
+        iiif = _image_module()
+
+        if self.requires_tiles:
+            if max_width is None and max_height is None:
+                return iiif.download_tiles(zone.image.url)
+            raise NotImplementedError(
+                "Resizing an image that must be downloaded in tiles is not supported"
+            )
+
+        size = self._iiif_size(max_width, max_height, preserve_ratio)
+        url_args = (size,) if extension is None else (size, extension)
+        url = (
+            self.image_url(*url_args)
+            if use_full_image
+            else self.resize_zone_url(*url_args)
+        )
+
+        # Explicit keywords win over the element's orientation.
+        options = {
+            "rotation_angle": self.get("rotation_angle", 0),
+            "mirrored": self.get("mirrored", False),
+            **kwargs,
+        }
+        try:
+            return iiif.open_image(url, *args, **options)
+        except requests.HTTPError as e:
+            if (
+                e.response is not None
+                and e.response.status_code == 403
+                and zone.image.get("s3_url") is not None
+            ):
+                raise NotImplementedError(
+                    f"The S3 URL of the image of element {self.get('id')} was refused (it may have expired)"
+                ) from e
+            raise
+
+    @contextmanager
+    def open_image_tempfile(
+        self, format: str | None = "jpeg", *args: Any, **kwargs: Any
+    ) -> Iterator[IO[bytes]]:
+        """Save the element's image to a temporary file, deleted on exit.
+
+        Args:
+            format: Pillow format of the saved image (``"jpg"`` is read as ``"jpeg"``).
+            *args: passed to [open_image][arkindex_worker.models.Element.open_image].
+            **kwargs: passed to [open_image][arkindex_worker.models.Element.open_image];
+                a 0.6 ``extension`` keyword replaces ``format`` and names the file.
+
+        Yields:
+            The open, flushed temporary file.
+        """
+        extension = kwargs.pop("extension", None)
+        suffix = None
+        if extension is not None:
+            format = extension
+            suffix = f".{extension}"
+            kwargs["extension"] = extension
+        if isinstance(format, str) and format.lower() == "jpg":
+            format = "jpeg"
+        with tempfile.NamedTemporaryFile(suffix=suffix) as f:
+            self.open_image(*args, **kwargs).save(f, format=format)
+            f.flush()
+            yield f
+
+
+class ArkindexModel(MagicDict):
+    """Base of the simple API models; ``str()`` gives ``{ClassName} ({id})``."""
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} ({self.get('id')})"
+
+
+class Transcription(ArkindexModel):
+    """An Arkindex transcription payload."""
+
+
+class Image(ArkindexModel):
+    """An Arkindex image payload."""
+
+
+class Artifact(ArkindexModel):
+    """A task artifact (``id``, ``path``, ``size``, ``content_type``, ``s3_put_url``, …)."""
+
+
+class Dataset(ArkindexModel):
+    """An Arkindex dataset payload (``id``, ``name``, ``sets``, ``state``, ``corpus_id``, …)."""
+
+    @property
+    def filepath(self) -> str:
+        """Name of the dataset's compressed archive artifact: ``{id}.tar.zst``."""
+        return f"{self.id}.tar.zst"
+
+
+class Set(MagicDict):
+    """A set of a dataset: ``Set(name="train", dataset=<Dataset>)``."""
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} ({self.name}) from {self.dataset}"
+
+
+class DatasetSet(Set):
+    """A dataset set as upstream 0.6 names it; may also carry the set's ``id``."""
