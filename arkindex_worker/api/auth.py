@@ -1,0 +1,50 @@
+"""Authentication hook of the API client: token header and CSRF protection."""
+
+from __future__ import annotations
+
+import requests
+from requests.auth import AuthBase
+
+__all__ = ["DEFAULT_CSRF_COOKIE", "SAFE_METHODS", "TokenAuth"]
+
+DEFAULT_CSRF_COOKIE = "arkindex.csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class TokenAuth(AuthBase):
+    """Send `Authorization: {scheme} {token}` and echo the CSRF cookie on writes.
+
+    Attributes:
+        token: The token, or `None` for anonymous requests.
+        scheme: `Token` (a user's API token), `Ponos` (a task token) or any other
+            scheme, sent verbatim.
+        csrf_cookie: Name of the cookie holding the CSRF token.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        scheme: str = "Token",
+        csrf_cookie: str = DEFAULT_CSRF_COOKIE,
+    ) -> None:
+        self.token = token
+        self.scheme = scheme
+        self.csrf_cookie = csrf_cookie
+        self.csrf_token: str | None = None
+
+    def __repr__(self) -> str:
+        # Never show the token.
+        return f"<{type(self).__name__} scheme={self.scheme!r}>"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.token:
+            request.headers["Authorization"] = f"{self.scheme} {self.token}"
+        if self.csrf_token and request.method not in SAFE_METHODS:
+            request.headers["X-CSRFToken"] = self.csrf_token
+        request.register_hook("response", self._remember_csrf)
+        return request
+
+    def _remember_csrf(self, response: requests.Response, **kwargs) -> None:
+        value = response.cookies.get(self.csrf_cookie)
+        if value:
+            self.csrf_token = value

@@ -1,0 +1,395 @@
+"""The Arkindex API client.
+
+Operations are read from the OpenAPI document bundled with the package, so building
+a client sends no request. `schema_url` (or `ARKINDEX_API_SCHEMA_URL`) replaces that
+document; otherwise the server's own schema is loaded once, lazily, the first time a
+call names an operation or a keyword the bundled document does not know.
+
+!!! note "Differs from upstream"
+    The upstream client fetches the server schema at construction, and only retries
+    HTTP 5xx answers. See `arkindex_worker.api.retry` for our retry policy and its
+    environment variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+import warnings
+from typing import Any
+from urllib.parse import quote, urljoin, urlparse
+
+import requests
+
+from arkindex_worker.api.auth import DEFAULT_CSRF_COOKIE, TokenAuth
+from arkindex_worker.api.download import ACCEPT, decode_response
+from arkindex_worker.api.errors import (
+    ClientError,
+    ErrorMessage,
+    SchemaError,
+    error_from_response,
+)
+from arkindex_worker.api.options import (
+    DEFAULT_BASE_URL,
+    REQUEST_TIMEOUT,
+    SCHEMA_ENDPOINT,
+    should_verify_cert,
+)
+from arkindex_worker.api.pagination import ResponsePaginator
+from arkindex_worker.api.retry import RetryPolicy
+from arkindex_worker.api.schema import (
+    Operation,
+    bundled_downloads,
+    bundled_operations,
+    csrf_cookie_from_document,
+    load_document,
+    parse_document,
+)
+
+__all__ = ["ArkindexClient", "Document"]
+
+logger = logging.getLogger("arkindex_worker.api")
+
+USER_AGENT = "arkindex-base-worker/0.4.0 (arkindex_worker)"
+_TEMPLATE_FIELD = re.compile(r"\{(\+?)([^}]+)\}")
+
+
+class Document:
+    """The operations a client knows and the base URL it calls.
+
+    Attributes:
+        url: The base URL.
+        links: Operation descriptions by operationId.
+    """
+
+    def __init__(self, url: str, links: dict[str, Operation] | None = None) -> None:
+        self.url = url
+        self.links = {} if links is None else links
+
+    def __repr__(self) -> str:
+        return f"<Document {self.url!r}: {len(self.links)} operations>"
+
+
+def _jsonable(value: Any) -> Any:
+    """Copy of a JSON body where `uuid.UUID` values became strings."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def _invalid(text: str, code: str) -> ClientError:
+    return ClientError([ErrorMessage(text, code)])
+
+
+class ArkindexClient:
+    """Client of the Arkindex REST API.
+
+    Args:
+        token: API token (`Token` scheme) or task token (`Ponos` scheme).
+        auth_scheme: Scheme of the `Authorization` header.
+        base_url: Arkindex instance; only its scheme and host are used.
+        schema_url: URL or local file of an OpenAPI document (JSON or YAML) that
+            replaces the bundled one.
+        csrf_cookie: Name of the CSRF cookie.
+        sleep: Seconds to wait before each request.
+        verify: Verify TLS certificates (default: except on `ark.localhost`).
+        retries: Total attempts of a request (`ARKINDEX_API_RETRIES`, 5).
+        retry_wait_min: Shortest retry wait (`ARKINDEX_API_RETRY_WAIT_MIN`, 3 s).
+        retry_wait_max: Longest retry wait (`ARKINDEX_API_RETRY_WAIT_MAX`, 60 s).
+        read_retries: Re-sends of a read whose answer was lost
+            (`ARKINDEX_API_READ_RETRIES`, 2).
+
+    Raises:
+        SchemaError: The `schema_url` document could not be read.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        auth_scheme: str = "Token",
+        base_url: str = DEFAULT_BASE_URL,
+        schema_url: str | None = None,
+        csrf_cookie: str | None = None,
+        sleep: float | None = 0,
+        verify: bool | None = None,
+        *,
+        retries: int | None = None,
+        retry_wait_min: float | None = None,
+        retry_wait_max: float | None = None,
+        read_retries: int | None = None,
+    ) -> None:
+        self.retry_policy = RetryPolicy.configure(
+            retries=retries,
+            retry_wait_min=retry_wait_min,
+            retry_wait_max=retry_wait_max,
+            read_retries=read_retries,
+        )
+        self.session = requests.Session()
+        if verify is None:
+            verify = should_verify_cert(base_url) and should_verify_cert(schema_url)
+        if not verify:
+            import urllib3
+
+            logger.warning(
+                "SSL certificate verification is disabled for Arkindex instances "
+                "on ark.localhost"
+            )
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.session.verify = verify
+        self.session.headers.update({"Accept": ACCEPT, "User-Agent": USER_AGENT})
+
+        self.schema_url = schema_url
+        self.document = Document(url=base_url)
+        # None: bundled table, server schema not tried yet; dict: the operations of
+        # a schema_url or server document; False: the server schema failed to load.
+        self._schema_operations: dict[str, Operation] | bool | None = None
+        if schema_url:
+            document = load_document(schema_url, self.session)
+            self._use_document(document)
+            csrf_cookie = csrf_cookie or csrf_cookie_from_document(document, base_url)
+        else:
+            self.document.links = dict(bundled_operations())
+        self.auth: TokenAuth
+        self.configure(token, auth_scheme, base_url, csrf_cookie, sleep)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on {self.document.url!r}>"
+
+    def configure(
+        self,
+        token: str | None = None,
+        auth_scheme: str = "Token",
+        base_url: str | None = None,
+        csrf_cookie: str | None = None,
+        sleep: float | None = None,
+    ) -> None:
+        """Set the authentication, the base URL and the throttling delay."""
+        self.auth = TokenAuth(token, auth_scheme, csrf_cookie or DEFAULT_CSRF_COOKIE)
+        self.session.auth = self.auth
+        self.sleep_duration = sleep
+        if base_url:
+            self.document.url = base_url
+        self.session.headers.setdefault("Referer", self.document.url)
+
+    # ------------------------------------------------------------------ schema
+
+    def _use_document(self, document: dict) -> dict[str, Operation]:
+        operations = parse_document(document, bundled_downloads())
+        self._schema_operations = operations
+        self.document.links.update(operations)
+        return operations
+
+    def load_server_schema(self) -> bool:
+        """Load the server's OpenAPI schema once; `False` when it is unavailable.
+
+        Its operations then take precedence over the bundled ones.
+        """
+        if self._schema_operations is None:
+            url = urljoin(self.document.url, SCHEMA_ENDPOINT)
+            logger.debug(f"Loading the API schema from {url}")
+            try:
+                self._use_document(load_document(url, self.session))
+            except SchemaError as e:
+                logger.warning(f"{e}: {e.__cause__!r}")
+                self._schema_operations = False
+        return self._schema_operations is not False
+
+    def server_has_operation(self, operation_id: str) -> bool:
+        """Whether the server's own schema lists an operation.
+
+        Loads the server schema once when needed; assumes `True` when it cannot.
+        """
+        if not self.load_server_schema():
+            return True
+        return operation_id in self._schema_operations
+
+    def lookup_operation(self, operation_id: str) -> Operation:
+        """The description of an operation.
+
+        Raises:
+            ClientError: Unknown operation, even in the server's schema.
+        """
+        operation = self.document.links.get(operation_id)
+        if operation is None and self.load_server_schema():
+            operation = self.document.links.get(operation_id)
+        if operation is None:
+            raise _invalid(
+                f"Operation ID {operation_id!r} not found in schema.",
+                "invalid-operation",
+            )
+        return operation
+
+    def _checked_operation(self, operation_id: str, parameters: dict) -> Operation:
+        operation = self.lookup_operation(operation_id)
+        unknown = [name for name in parameters if not operation.accepts(name)]
+        if unknown and self.load_server_schema():
+            operation = self.lookup_operation(operation_id)
+            unknown = [name for name in parameters if not operation.accepts(name)]
+        problems = [
+            ErrorMessage(
+                f"Unknown parameter {name!r} for operation {operation_id!r}.",
+                "invalid-parameter",
+            )
+            for name in unknown
+        ]
+        required = [name for name, p in operation.parameters.items() if p.required]
+        if operation.body_name is not None:
+            required.append(operation.body_name)
+        problems += [
+            ErrorMessage(f"Missing required parameter {name!r}.", "required")
+            for name in required
+            if name not in parameters
+            and not (name == operation.body_name and "body" in parameters)
+        ]
+        problems += [
+            ErrorMessage(
+                f"Path parameter {name!r} must not be None.", "invalid-parameter"
+            )
+            for name, param in operation.parameters.items()
+            if param.location == "path"
+            and name in parameters
+            and parameters[name] is None
+        ]
+        if problems:
+            raise ClientError(problems)
+        return operation
+
+    # ------------------------------------------------------------------ requests
+
+    def build_url(self, operation_id: str, **path_parameters: Any) -> str:
+        """Full URL of an operation, its path parameters filled in.
+
+        Raises:
+            ClientError: Unknown operation, or the URL has no/an unsupported scheme.
+        """
+        operation = self.lookup_operation(operation_id)
+
+        def fill(match: re.Match) -> str:
+            plus, name = match.groups()
+            if name not in path_parameters:
+                raise _invalid(f"Missing required parameter {name!r}.", "required")
+            return quote(str(path_parameters[name]), safe="/" if plus else "")
+
+        url = urljoin(self.document.url, _TEMPLATE_FIELD.sub(fill, operation.url))
+        scheme = urlparse(url).scheme
+        if not scheme:
+            raise _invalid(f"URL missing scheme '{url}'.", "invalid-url")
+        if scheme not in ("http", "https"):
+            raise _invalid(f"Unsupported URL scheme '{scheme}'.", "invalid-url")
+        return url
+
+    def single_request(self, operation_id: str, **parameters: Any) -> Any:
+        """Send one attempt of an operation, without any retry.
+
+        Keywords are the path and query parameters and `body`, the JSON body.
+
+        Returns:
+            Decoded answer: `dict`/`list` (JSON), `str` (text), a `DownloadedFile`,
+            or `None` for an empty body.
+
+        Raises:
+            ClientError: The call cannot be made (nothing was sent).
+            ErrorResponse: The server answered with a 4xx or 5xx status.
+        """
+        operation = self._checked_operation(operation_id, parameters)
+        if operation.deprecated:
+            warnings.warn(
+                f"Endpoint {operation_id!r} is deprecated.", DeprecationWarning, 2
+            )
+        path, query, headers, body = {}, {}, {}, None
+        for name, value in parameters.items():
+            param = operation.parameters.get(name)
+            if param is None:
+                body = value
+            elif param.location == "path":
+                path[name] = value
+            elif param.location == "header":
+                headers[name] = str(value)
+            elif param.location == "query" and value is not None:
+                if param.deprecated:
+                    warnings.warn(
+                        f"Parameter {name!r} is deprecated.", DeprecationWarning, 2
+                    )
+                query[name] = value
+        url = self.build_url(operation_id, **path)
+
+        if self.sleep_duration:
+            logger.debug(f"Waiting {self.sleep_duration} seconds before the request")
+            time.sleep(self.sleep_duration)
+        response = self.session.request(
+            operation.method,
+            url,
+            params=dict(sorted(query.items())) or None,
+            json=_jsonable(body),
+            headers=headers or None,
+            timeout=REQUEST_TIMEOUT,
+            stream=operation.download,
+        )
+        return self._handle(operation, response)
+
+    def _handle(self, operation: Operation, response: requests.Response) -> Any:
+        status = response.status_code
+        failed = 400 <= status <= 599
+        try:
+            content = decode_response(
+                response, as_file=operation.download and not failed
+            )
+        except Exception:
+            if not 500 <= status <= 599:
+                raise
+            content = response.text
+        if failed:
+            title = f"{status} {response.reason}"
+            raise error_from_response(title, status, content, response)
+        logger.debug(f"{operation.method} {operation.id}: {status}")
+        return content
+
+    def request(self, operation_id: str, **parameters: Any) -> Any:
+        """Call an operation, retrying as `arkindex_worker.api.retry` describes.
+
+        Keywords and results are those of `single_request`.
+
+        Raises:
+            ClientError: The call cannot be made (nothing was sent).
+            ErrorResponse: The server answered with a 4xx or 5xx status.
+        """
+        method = self.lookup_operation(operation_id).method
+        return self.retry_policy.call(
+            lambda: self.single_request(operation_id, **parameters),
+            method,
+            operation_id,
+        )
+
+    def paginate(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
+        """Iterate lazily over all the results of a paginated operation.
+
+        Operations marked as not paginated are sent as `request()` would.
+
+        Args:
+            operation_id: The operation.
+            **kwargs: Parameters of every page request, plus `retries` (tries per
+                page, default 5) and `allow_missing_data` (default `False`).
+
+        Returns:
+            A `ResponsePaginator`, or the answer of a non-paginated operation.
+
+        Raises:
+            NotImplementedError: The operation has neither `page` nor `cursor`.
+        """
+        if self.lookup_operation(operation_id).paginated is False:
+            return self.request(operation_id, *args, **kwargs)
+        return ResponsePaginator(self, operation_id, *args, **kwargs)
+
+    def login(self, email: str, password: str) -> Any:
+        """Log in with an email and a password, then use the returned token."""
+        data = self.request("Login", body={"email": email, "password": password})
+        if isinstance(data, dict) and data.get("auth_token"):
+            self.auth.scheme = "Token"
+            self.auth.token = data["auth_token"]
+        return data

@@ -1,0 +1,261 @@
+"""Retry policy of `ArkindexClient.request`.
+
+| failure | methods | retried |
+| --- | --- | --- |
+| HTTP 5xx answer (upstream) | all | yes, exponential waits 3, 4, 8, 16 s |
+| HTTP 429 answer | all | yes, waiting `Retry-After` (at most the maximum wait) |
+| never reached the server: `ConnectTimeout`, connection refused, DNS failure | all | yes |
+| may have reached it, no answer: `ReadTimeout`, connection reset or closed | GET, HEAD, OPTIONS | at most `read_retries` times |
+| the same, for a write | others | never: an `UnconfirmedWriteError` is raised at once |
+| anything else (4xx, exceptions of test doubles, …) | all | no |
+
+Every retriable failure shares one budget of attempts (5 in total upstream).
+Before each wait, one INFO line on the `arkindex_worker.api` logger names the
+operation, the wait and the reason. Waits go through `time.sleep`, looked up when
+called, so test suites can replace it.
+
+Settings (constructor keyword, else environment variable, else default):
+
+| keyword | variable | default |
+| --- | --- | --- |
+| `retries` (total attempts) | `ARKINDEX_API_RETRIES` | 5 |
+| `retry_wait_min` (seconds) | `ARKINDEX_API_RETRY_WAIT_MIN` | 3 |
+| `retry_wait_max` (seconds) | `ARKINDEX_API_RETRY_WAIT_MAX` | 60 |
+| `read_retries` (re-sends) | `ARKINDEX_API_READ_RETRIES` | 2 |
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, NamedTuple
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from arkindex_worker.api.errors import (
+    ErrorResponse,
+    UnconfirmedWriteError,
+    unconfirmed_write,
+)
+
+__all__ = ["IDEMPOTENT_METHODS", "Failure", "RetryPolicy", "classify"]
+
+logger = logging.getLogger("arkindex_worker.api")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+SERVER_ERROR = "server error"
+THROTTLED = "throttled"
+NOT_SENT = "not sent"
+UNANSWERED = "unanswered"
+
+
+class Failure(NamedTuple):
+    """A retriable failure: its kind and a loggable reason."""
+
+    kind: str
+    reason: str
+
+
+def _never_connected(error: BaseException) -> bool:
+    """Whether urllib3 reports that no connection could be opened."""
+    pending: list[Any] = [error]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, NewConnectionError):
+            return True
+        pending.extend(item.args)
+        pending.extend(
+            (item.__cause__, item.__context__, getattr(item, "reason", None))
+        )
+    return False
+
+
+def classify(error: BaseException | None) -> Failure | None:
+    """The retriable failure `error` stands for, or `None`."""
+    if error is None or isinstance(error, UnconfirmedWriteError):
+        return None
+    if isinstance(error, ErrorResponse):
+        if 500 <= error.status_code <= 599:
+            return Failure(SERVER_ERROR, f"HTTP {error.title}")
+        if error.status_code == 429:
+            return Failure(THROTTLED, f"HTTP {error.title}")
+        return None
+    name = type(error).__name__
+    if isinstance(error, requests.ConnectTimeout) or (
+        isinstance(error, requests.ConnectionError) and _never_connected(error)
+    ):
+        return Failure(NOT_SENT, f"{name}, the request did not reach the server")
+    if isinstance(
+        error,
+        requests.Timeout
+        | requests.ConnectionError
+        | requests.exceptions.ChunkedEncodingError,
+    ):
+        return Failure(UNANSWERED, f"{name}, no answer from the server")
+    return None
+
+
+def retry_after(error: BaseException) -> float | None:
+    """Seconds asked by the `Retry-After` header of an error answer, if any."""
+    response = getattr(error, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            date = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if date.tzinfo is None:
+            date = date.replace(tzinfo=timezone.utc)
+        seconds = (date - datetime.now(timezone.utc)).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _setting(value: Any, variable: str, default: Any, kind: type) -> Any:
+    if value is None:
+        raw = os.environ.get(variable)
+        if not raw:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError(f"{variable} must be a number, got {raw!r}") from None
+    return value
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+class RetryPolicy:
+    """Attempts and waits of `ArkindexClient.request`.
+
+    Attributes:
+        attempts: Total attempts for any retriable failure.
+        wait_min: Shortest wait in seconds (exponential waits: 2 × 2ⁿ⁻¹, at least this).
+        wait_max: Longest wait in seconds, `Retry-After` included.
+        read_retries: Re-sends of a GET/HEAD/OPTIONS request whose answer was lost.
+    """
+
+    attempts = 5
+    wait_min = 3.0
+    wait_max = 60.0
+    read_retries = 2
+
+    def __init__(
+        self,
+        attempts: int = attempts,
+        wait_min: float = wait_min,
+        wait_max: float = wait_max,
+        read_retries: int = read_retries,
+    ) -> None:
+        if not isinstance(attempts, int) or attempts < 1:
+            raise ValueError("retries must be a positive integer")
+        if not isinstance(read_retries, int) or read_retries < 0:
+            raise ValueError("read_retries must be a non-negative integer")
+        if wait_min < 0 or wait_max < 0:
+            raise ValueError("retry waits must not be negative")
+        self.attempts = attempts
+        self.wait_min = wait_min
+        self.wait_max = wait_max
+        self.read_retries = read_retries
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(attempts={self.attempts}, wait_min={self.wait_min:g}, "
+            f"wait_max={self.wait_max:g}, read_retries={self.read_retries})"
+        )
+
+    @classmethod
+    def configure(
+        cls,
+        retries: int | None = None,
+        retry_wait_min: float | None = None,
+        retry_wait_max: float | None = None,
+        read_retries: int | None = None,
+    ) -> RetryPolicy:
+        """Build a policy from keywords, falling back on environment variables."""
+        return cls(
+            attempts=_setting(retries, "ARKINDEX_API_RETRIES", cls.attempts, int),
+            wait_min=_setting(
+                retry_wait_min, "ARKINDEX_API_RETRY_WAIT_MIN", cls.wait_min, float
+            ),
+            wait_max=_setting(
+                retry_wait_max, "ARKINDEX_API_RETRY_WAIT_MAX", cls.wait_max, float
+            ),
+            read_retries=_setting(
+                read_retries, "ARKINDEX_API_READ_RETRIES", cls.read_retries, int
+            ),
+        )
+
+    def wait(self, attempt_number: int, error: BaseException | None) -> float:
+        """Seconds to wait after failed attempt number `attempt_number` (from 1)."""
+        if isinstance(error, ErrorResponse) and error.status_code == 429:
+            asked = retry_after(error)
+            if asked is not None:
+                return min(asked, self.wait_max)
+        exponential = 2 * 2 ** (attempt_number - 1)
+        return max(self.wait_min, min(exponential, self.wait_max))
+
+    def call(self, send: Callable[[], Any], method: str, operation_id: str) -> Any:
+        """Run `send` until it succeeds or the policy gives up, then re-raise."""
+        import tenacity
+
+        unanswered = 0
+
+        def attempt() -> Any:
+            nonlocal unanswered
+            try:
+                return send()
+            except requests.RequestException as error:
+                failure = classify(error)
+                if failure is not None and failure.kind == UNANSWERED:
+                    if method not in IDEMPOTENT_METHODS:
+                        raise unconfirmed_write(error, method, operation_id) from error
+                    unanswered += 1
+                raise
+
+        def should_retry(state: tenacity.RetryCallState) -> bool:
+            failure = classify(state.outcome.exception())
+            if failure is None:
+                return False
+            return failure.kind != UNANSWERED or unanswered <= self.read_retries
+
+        def log(state: tenacity.RetryCallState) -> None:
+            failure = classify(state.outcome.exception())
+            logger.info(
+                "Retrying %s in %g seconds after %s (attempt %d of %d failed)",
+                operation_id,
+                state.next_action.sleep,
+                failure.reason,
+                state.attempt_number,
+                self.attempts,
+            )
+
+        retrying = tenacity.Retrying(
+            retry=should_retry,
+            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=lambda state: self.wait(
+                state.attempt_number, state.outcome.exception()
+            ),
+            sleep=_sleep,
+            before_sleep=log,
+            reraise=True,
+        )
+        return retrying(attempt)

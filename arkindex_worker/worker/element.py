@@ -1,0 +1,748 @@
+"""ElementMixin: element creation, listing and type checks (spec 07)."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from peewee import IntegrityError, ModelSelect
+
+from arkindex_worker import logger
+from arkindex_worker.api import ErrorResponse
+from arkindex_worker.cache import CachedElement, CachedImage, unsupported_cache
+from arkindex_worker.models import Element
+from arkindex_worker.utils import (
+    DEFAULT_BATCH_SIZE,
+    batch_publication,
+    make_batches,
+    pluralize,
+)
+from arkindex_worker.validation import (
+    check,
+    check_confidence,
+    check_element,
+    check_polygon,
+    check_source_filter,
+    check_str,
+    check_uuid,
+    item_prefix,
+)
+
+__all__ = [
+    "ElementMixin",
+    "ElementType",
+    "MissingElementType",
+    "MissingTypeError",
+    "slugify",
+]
+
+Polygon = list[list[int | float]]
+
+ELEMENT_OR_CACHED = (
+    "element shouldn't be null and should be an Element or CachedElement"
+)
+
+# Listing filters, in the order they are checked (it decides which error wins).
+_SOURCE_FILTERS = {
+    "transcription_worker_version": "transcription_worker_run",
+    "transcription_worker_run": None,
+    "worker_version": "worker_run",
+    "worker_run": None,
+}
+_FILTER_ORDER = (
+    "folder",
+    "name",
+    "top_level",
+    "recursive",
+    "transcription_worker_version",
+    "transcription_worker_run",
+    "type",
+    "with_classes",
+    "with_corpus",
+    "with_has_children",
+    "with_metadata",
+    "with_zone",
+    "worker_version",
+    "worker_run",
+)
+_CACHE_FILTERS = {"type", "worker_version", "worker_run"}
+
+# Columns `partial_update_element` may write to; other keywords only go to the API.
+_UPDATABLE_COLUMNS = {
+    "type",
+    "polygon",
+    "confidence",
+    "rotation_angle",
+    "mirrored",
+    "image",
+}
+
+
+class ElementType(NamedTuple):
+    """An element type to create with `create_required_types`."""
+
+    name: str
+    slug: str
+    is_folder: bool
+
+
+class MissingTypeError(Exception):
+    """Some element types are missing from the corpus and were not created."""
+
+
+class MissingElementType(MissingTypeError):
+    """An element type is missing from the corpus (0.6 form of the check).
+
+    Derives from [MissingTypeError][arkindex_worker.worker.element.MissingTypeError]
+    so that 0.4 code catching it also catches 0.6-form failures.
+    """
+
+
+def slugify(name: str) -> str:
+    """Slug of an element type name: ``"Text Line"`` gives ``"text_line"``."""
+    return re.sub(r"[^-_a-z0-9]", "", name.lower().replace(" ", "_"))
+
+
+def _listing_query(params: dict[str, Any]) -> dict[str, Any]:
+    """Check the filters of a listing helper and return the query to send.
+
+    Args:
+        params: the helper's arguments (its ``locals()``); unknown names are ignored.
+    """
+    query = {}
+    for name in _FILTER_ORDER:
+        value = params.get(name)
+        if name in _SOURCE_FILTERS:
+            check_source_filter(value, name, deprecated_for=_SOURCE_FILTERS[name])
+        elif name in ("name", "type"):
+            if not value:
+                continue
+            check(isinstance(value, str), f"{name} should be of type str")
+        elif value is not None:
+            check(isinstance(value, bool), f"{name} should be of type bool")
+        if value is not None:
+            query[name] = value
+    return query
+
+
+def _filter_cached(select: ModelSelect, query: dict[str, Any]) -> ModelSelect:
+    """Apply the listing filters to a query on the cached elements."""
+    check(
+        set(query) <= _CACHE_FILTERS,
+        "When using the local cache, you can only filter by 'type' and/or "
+        "'worker_version' and/or 'worker_run'",
+    )
+    if "type" in query:
+        select = select.where(CachedElement.type == query["type"])
+    for name, column in (
+        ("worker_version", CachedElement.worker_version_id),
+        ("worker_run", CachedElement.worker_run_id),
+    ):
+        if name in query:
+            value = query[name]
+            select = select.where(
+                column.is_null() if value is False else column == value
+            )
+    return select
+
+
+def _check_element_item(index: int, element: Any) -> None:
+    """Check item ``index`` of the ``elements`` list of `create_elements`."""
+    prefix = item_prefix("Element", index, "elements")
+    check(isinstance(element, dict), prefix + "Should be of type dict")
+    check_str(element.get("name"), "name", prefix=prefix)
+    check_str(element.get("type"), "type", prefix=prefix)
+    check_polygon(element.get("polygon"), prefix=prefix)
+    check_confidence(element.get("confidence"), required=False, prefix=prefix)
+
+
+class ElementMixin:
+    """Create, update and list elements."""
+
+    def add_arguments(self) -> None:
+        """Add ``--elements-list``, ``--element`` and the queue options."""
+        from arkindex_worker.worker.base import open_text_file
+
+        self.parser.add_argument(
+            "--elements-list",
+            help="JSON elements list to use",
+            type=open_text_file,
+            default=os.environ.get("TASK_ELEMENTS"),
+        )
+        self.parser.add_argument(
+            "--element",
+            type=str,
+            nargs="+",
+            help="One or more Arkindex element ID",
+        )
+        self.parser.add_argument(
+            "--no-elements-list",
+            dest="consume_worker_activities",
+            action="store_true",
+            default=os.environ.get("SKIP_TASK_ELEMENTS") is not None,
+            help="Pull the elements to process from the worker activity queue",
+        )
+        self.parser.add_argument(
+            "--no-worker-activity",
+            action="store_true",
+            default=False,
+            help="Never update worker activities",
+        )
+        super().add_arguments()
+
+    @property
+    def consume_worker_activities(self) -> bool:
+        """Whether the elements to process come from the worker activity queue.
+
+        From the process's ``skip_elements_json`` when a worker run is loaded (a
+        missing value means "inside an Arkindex task"), else from
+        ``--no-elements-list``.
+        """
+        if self.process_information is not None:
+            skip = self.process_information.get("skip_elements_json")
+            if skip is None:
+                return self.task_id is not None
+            return bool(skip)
+        return getattr(self.args, "consume_worker_activities", False)
+
+    # Element types
+
+    def list_corpus_types(self) -> None:
+        """Load the element types of the corpus into ``self.corpus_types`` (by slug)."""
+        corpus = self.api_client.request("RetrieveCorpus", id=self.corpus_id)
+        self.corpus_types = {
+            element_type["slug"]: element_type for element_type in corpus["types"]
+        }
+        count = len(self.corpus_types)
+        logger.info(
+            f"Loaded {count} element {pluralize('type', count)} in corpus ({self.corpus_id})."
+        )
+
+    def _request_element_type(self, slug: str, name: str, is_folder: bool) -> dict:
+        return self.api_client.request(
+            "CreateElementType",
+            body={
+                "slug": slug,
+                "display_name": name,
+                "folder": is_folder,
+                "corpus": self.corpus_id,
+            },
+        )
+
+    @unsupported_cache
+    def create_required_types(self, element_types: list[ElementType]) -> None:
+        """Create element types in the corpus, even in read-only mode.
+
+        ``self.corpus_types`` is not updated.
+        """
+        for element_type in element_types:
+            self._request_element_type(
+                element_type.slug, element_type.name, element_type.is_folder
+            )
+            logger.info(f"Created a new element type with slug {element_type.slug}")
+
+    def create_element_type(
+        self, slug: str, name: str, is_folder: bool = False
+    ) -> None:
+        """Create an element type in the corpus and add it to ``self.corpus_types``.
+
+        When the server refuses it (HTTP 400, e.g. it already exists), the corpus
+        types are reloaded instead.
+
+        Raises:
+            AssertionError: invalid arguments, or the type is still unknown after
+                reloading.
+        """
+        check_str(slug, "slug")
+        check_str(name, "name")
+        check(
+            isinstance(is_folder, bool),
+            "is_folder shouldn't be null and should be of type bool",
+        )
+        try:
+            self.corpus_types[slug] = self._request_element_type(slug, name, is_folder)
+        except ErrorResponse as e:
+            if e.status_code != 400:
+                raise
+            logger.warning(
+                f"Unable to create the element type `{slug}`. "
+                "Refreshing corpus element types cache."
+            )
+            self.list_corpus_types()
+            check(
+                slug in self.corpus_types,
+                f"Missing element type `{slug}` even after refreshing.",
+            )
+            return
+        logger.info(f"Created a new element type with slug `{slug}`.")
+
+    def check_required_types(
+        self,
+        *type_slugs: str,
+        create_missing: bool = False,
+        type_names: list[str] | None = None,
+    ) -> bool | dict[str, str]:
+        """Check that the corpus has the given element types.
+
+        0.4 form, ``check_required_types("page", "line")``: returns ``True``.
+        0.6 forms, ``check_required_types(type_names=["Page"])`` or one list
+        positional: slugifies the names and returns the ``{name: slug}`` mapping.
+
+        Args:
+            type_slugs: element type slugs (0.4 form).
+            create_missing: create the missing types instead of failing.
+            type_names: element type names (0.6 form).
+
+        Raises:
+            MissingTypeError: some types are missing and ``create_missing`` is false
+                (``MissingElementType`` in the 0.6 forms).
+        """
+        check(
+            type_names is None or not type_slugs,
+            "Use either type slugs as positional arguments or type_names, not both.",
+        )
+        if type_names is not None:
+            return self._check_required_type_names(type_names, create_missing)
+        if len(type_slugs) == 1 and isinstance(type_slugs[0], list):
+            return self._check_required_type_names(type_slugs[0], create_missing)
+
+        check(len(type_slugs), "At least one element type slug is required.")
+        check(
+            all(isinstance(slug, str) for slug in type_slugs),
+            "Element type slugs must be strings.",
+        )
+        if not self.corpus_types:
+            self.list_corpus_types()
+
+        missing = set(type_slugs) - set(self.corpus_types)
+        if missing:
+            if not create_missing:
+                raise MissingTypeError(
+                    f"Element {pluralize('type', len(missing))} "
+                    f"{', '.join(sorted(missing))} were not found in corpus "
+                    f"({self.corpus_id})."
+                )
+            self.create_required_types(
+                [ElementType(slug, slug, False) for slug in sorted(missing)]
+            )
+        return True
+
+    def _check_required_type_names(
+        self, type_names: Any, create_missing: Any
+    ) -> dict[str, str]:
+        check(
+            type_names and isinstance(type_names, list),
+            "type_names shouldn't be null and should be of type list",
+        )
+        for index, name in enumerate(type_names):
+            check(
+                isinstance(name, str),
+                f"Element type at index {index} in type_names: Should be of type str",
+            )
+        check(
+            isinstance(create_missing, bool),
+            "create_missing shouldn't be null and should be of type bool",
+        )
+        if not self.corpus_types:
+            self.list_corpus_types()
+
+        mapping = {}
+        for name in type_names:
+            slug = mapping[name] = slugify(name)
+            if slug in self.corpus_types:
+                continue
+            if not create_missing:
+                raise MissingElementType(
+                    f"Element type `{slug}` was not in the corpus."
+                )
+            self.create_element_type(slug=slug, name=name)
+        return mapping
+
+    # Publication
+
+    def retrieve_element(self, element_id: str | uuid.UUID) -> dict:
+        """Fetch one element from the API, as a dict."""
+        check(
+            element_id and isinstance(element_id, str | uuid.UUID),
+            "element_id shouldn't be null and should be of type str",
+        )
+        return self.api_client.request("RetrieveElement", id=element_id)
+
+    @unsupported_cache
+    def create_sub_element(
+        self,
+        element: Element,
+        type: str,
+        name: str,
+        polygon: Polygon | None = None,
+        confidence: float | None = None,
+        image: str | None = None,
+        slim_output: bool = True,
+    ) -> str | dict | None:
+        """Create a child element of ``element``.
+
+        Args:
+            element: the parent element.
+            type: slug of the element type.
+            name: name of the new element.
+            polygon: its polygon; required when the parent has no image and no
+                ``image`` is given.
+            confidence: optional confidence in ``[0, 1]``.
+            image: ID of the image to put the element on (defaults to the parent's).
+            slim_output: return only the new element's ID.
+
+        Returns:
+            The new element's ID (or the whole dict without ``slim_output``);
+            ``None`` in read-only mode.
+        """
+        check_element(
+            element, Element, "element shouldn't be null and should be of type Element"
+        )
+        check_str(type, "type")
+        check_str(name, "name")
+        if polygon is not None:
+            check_polygon(polygon, container_message="polygon should be None or a list")
+        check_confidence(confidence, required=False)
+        check(image is None or isinstance(image, str), "image should be None or string")
+        if image is not None:
+            check_uuid(image, "image is not a valid uuid.")
+        if polygon and image is None:
+            check(
+                element.zone,
+                "An image or a parent with an image is required to create an element with a polygon.",
+            )
+        check(isinstance(slim_output, bool), "slim_output should be of type bool")
+
+        if self.skip_publication(
+            "Cannot create element as this worker is in read-only mode"
+        ):
+            return None
+
+        created = self.api_client.request(
+            "CreateElement",
+            body={
+                "type": type,
+                "name": name,
+                "image": image,
+                "corpus": element.corpus.id,
+                "polygon": polygon,
+                "parent": element.id,
+                "worker_run_id": self.worker_run_id,
+                "confidence": confidence,
+            },
+        )
+        return created["id"] if slim_output else created
+
+    @batch_publication
+    def create_elements(
+        self,
+        parent: Element | CachedElement,
+        elements: list[dict[str, Any]],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[dict[str, str]] | None:
+        """Create child elements of ``parent`` in bulk, on the parent's image.
+
+        Args:
+            parent: the parent element; it must have an image.
+            elements: dicts with ``name``, ``type`` (slug), ``polygon`` and an
+                optional ``confidence``, sent as they are.
+            batch_size: number of elements per request.
+
+        Returns:
+            One ``{"id": …}`` per element, in order; ``None`` in read-only mode.
+        """
+        if isinstance(parent, Element):
+            check(
+                parent.get("zone"),
+                "create_elements cannot be used on parents without zones",
+            )
+        elif isinstance(parent, CachedElement):
+            check(
+                parent.image_id,
+                "create_elements cannot be used on parents without images",
+            )
+        else:
+            raise TypeError(
+                "Parent element should be an Element or CachedElement instance"
+            )
+        check(
+            elements and isinstance(elements, list),
+            "elements shouldn't be null and should be of type list",
+        )
+        for index, element in enumerate(elements):
+            _check_element_item(index, element)
+
+        if self.skip_publication(
+            "Cannot create elements as this worker is in read-only mode"
+        ):
+            return None
+
+        created = []
+        for batch in make_batches(elements, "element", batch_size):
+            created.extend(
+                self.api_client.request(
+                    "CreateElements",
+                    id=parent.id,
+                    body={"worker_run_id": self.worker_run_id, "elements": batch},
+                )
+            )
+
+        if self.use_cache:
+            self._cache_created_elements(parent, elements, created)
+        return created
+
+    def _cache_created_elements(
+        self,
+        parent: Element | CachedElement,
+        elements: list[dict[str, Any]],
+        created: list[dict[str, str]],
+    ) -> None:
+        if isinstance(parent, Element):
+            image = parent.zone.image
+            image_id = image.id
+            CachedImage.get_or_create(
+                id=image_id,
+                defaults={
+                    "width": image.width,
+                    "height": image.height,
+                    "url": image.url,
+                },
+            )
+        else:
+            image_id = parent.image_id
+
+        rows = [
+            {
+                "id": result["id"],
+                "parent_id": parent.id,
+                "type": element["type"],
+                "image_id": image_id,
+                "polygon": element["polygon"],
+                "worker_run_id": self.worker_run_id,
+                "confidence": element.get("confidence"),
+            }
+            for element, result in zip(elements, created, strict=False)
+        ]
+        try:
+            CachedElement.insert_many(rows).execute()
+        except IntegrityError as e:
+            logger.warning(f"Couldn't save created elements in local cache: {e}")
+
+    @unsupported_cache
+    def create_element_parent(self, parent: Element, child: Element) -> dict | None:
+        """Add ``parent`` as a parent of ``child``.
+
+        Returns:
+            The API answer (``{"parent": …, "child": …}``); ``None`` in read-only mode.
+        """
+        check_element(
+            parent, Element, "parent shouldn't be null and should be of type Element"
+        )
+        check_element(
+            child, Element, "child shouldn't be null and should be of type Element"
+        )
+        if self.skip_publication(
+            "Cannot link elements as this worker is in read-only mode"
+        ):
+            return None
+        return self.api_client.request(
+            "CreateElementParent", parent=parent.id, child=child.id
+        )
+
+    @unsupported_cache
+    @batch_publication
+    def create_element_children(
+        self,
+        parent: Element,
+        children: list[Element],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[str] | None:
+        """Add existing elements as children of ``parent``, in bulk.
+
+        Returns:
+            The IDs of the linked children; ``None`` in read-only mode.
+        """
+        check_element(
+            parent, Element, "parent shouldn't be null and should be of type Element"
+        )
+        check(
+            children and isinstance(children, list),
+            "children shouldn't be null and should be of type list",
+        )
+        for index, child in enumerate(children):
+            check(
+                isinstance(child, Element),
+                item_prefix("Child", index, "children") + "Should be of type Element",
+            )
+        if self.skip_publication(
+            "Cannot link elements as this worker is in read-only mode"
+        ):
+            return None
+
+        linked = []
+        for batch in make_batches(children, "child", batch_size):
+            response = self.api_client.request(
+                "CreateElementChildren",
+                id=parent.id,
+                body={"children": [child.id for child in batch]},
+            )
+            linked.extend(response["children"])
+        return linked
+
+    def partial_update_element(
+        self, element: Element | CachedElement, **kwargs: Any
+    ) -> dict | None:
+        """Update some fields of an element (and of its cached row).
+
+        Args:
+            element: the element to update.
+            kwargs: the fields to change: ``type``, ``name``, ``polygon``,
+                ``confidence``, ``rotation_angle``, ``mirrored``, ``image`` (a
+                ``uuid.UUID``); other keys are sent unchecked.
+
+        Returns:
+            The API answer; ``None`` in read-only mode.
+        """
+        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        if "type" in kwargs:
+            check(isinstance(kwargs["type"], str), "type should be a str")
+        if "name" in kwargs:
+            check(isinstance(kwargs["name"], str), "name should be a str")
+        if "polygon" in kwargs:
+            check_polygon(
+                kwargs["polygon"], container_message="polygon should be a list"
+            )
+        if "confidence" in kwargs:
+            check_confidence(kwargs["confidence"], required=False)
+        if "rotation_angle" in kwargs:
+            angle = kwargs["rotation_angle"]
+            check(
+                isinstance(angle, int) and angle >= 0,
+                "rotation_angle should be a positive integer",
+            )
+        if "mirrored" in kwargs:
+            check(isinstance(kwargs["mirrored"], bool), "mirrored should be a boolean")
+        if "image" in kwargs:
+            check(isinstance(kwargs["image"], uuid.UUID), "image should be a UUID")
+            kwargs["image"] = str(kwargs["image"])
+
+        if self.skip_publication(
+            "Cannot update element as this worker is in read-only mode"
+        ):
+            return None
+
+        updated = self.api_client.request(
+            "PartialUpdateElement", id=element.id, body=kwargs
+        )
+        if self.use_cache:
+            _update_cached_element(element.id, kwargs)
+        return updated
+
+    # Listing
+
+    def list_elements(
+        self,
+        folder: bool | None = None,
+        name: str | None = None,
+        top_level: bool | None = None,
+        transcription_worker_version: str | bool | None = None,
+        transcription_worker_run: str | bool | None = None,
+        type: str | None = None,
+        with_classes: bool | None = None,
+        with_corpus: bool | None = None,
+        with_metadata: bool | None = None,
+        with_has_children: bool | None = None,
+        with_zone: bool | None = None,
+        worker_version: str | bool | None = None,
+        worker_run: str | bool | None = None,
+    ) -> Iterable[dict] | ModelSelect:
+        """List the elements of the worker's corpus.
+
+        ``worker_run``/``worker_version`` take an ID or ``False`` (manual
+        elements). With the cache on, only ``type``, ``worker_version`` and
+        ``worker_run`` are allowed and the whole cache is queried.
+
+        Returns:
+            An iterator of element dicts (API) or a peewee query (cache).
+        """
+        query = _listing_query(locals())
+        if self.use_cache:
+            return _filter_cached(CachedElement.select(), query)
+        return self.api_client.paginate("ListElements", corpus=self.corpus_id, **query)
+
+    def list_element_children(
+        self,
+        element: Element | CachedElement,
+        folder: bool | None = None,
+        name: str | None = None,
+        recursive: bool | None = None,
+        transcription_worker_version: str | bool | None = None,
+        transcription_worker_run: str | bool | None = None,
+        type: str | None = None,
+        with_classes: bool | None = None,
+        with_corpus: bool | None = None,
+        with_metadata: bool | None = None,
+        with_has_children: bool | None = None,
+        with_zone: bool | None = None,
+        worker_version: str | bool | None = None,
+        worker_run: str | bool | None = None,
+    ) -> Iterable[dict] | ModelSelect:
+        """List the children of an element (direct ones only from the cache).
+
+        Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
+        """
+        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        query = _listing_query(locals())
+        if self.use_cache:
+            children = CachedElement.select().where(
+                CachedElement.parent_id == element.id
+            )
+            return _filter_cached(children, query)
+        return self.api_client.paginate("ListElementChildren", id=element.id, **query)
+
+    def list_element_parents(
+        self,
+        element: Element | CachedElement,
+        folder: bool | None = None,
+        name: str | None = None,
+        recursive: bool | None = None,
+        transcription_worker_version: str | bool | None = None,
+        transcription_worker_run: str | bool | None = None,
+        type: str | None = None,
+        with_classes: bool | None = None,
+        with_corpus: bool | None = None,
+        with_metadata: bool | None = None,
+        with_has_children: bool | None = None,
+        with_zone: bool | None = None,
+        worker_version: str | bool | None = None,
+        worker_run: str | bool | None = None,
+    ) -> Iterable[dict] | ModelSelect:
+        """List the parents of an element (the recorded parent only from the cache).
+
+        Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
+        """
+        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        query = _listing_query(locals())
+        if self.use_cache:
+            parent_ids = CachedElement.select(CachedElement.parent_id).where(
+                CachedElement.id == element.id
+            )
+            parents = CachedElement.select().where(CachedElement.id.in_(parent_ids))
+            return _filter_cached(parents, query)
+        return self.api_client.paginate("ListElementParents", id=element.id, **query)
+
+
+def _update_cached_element(element_id: Any, fields: dict[str, Any]) -> None:
+    """Write the fields sent by `partial_update_element` to the cached row."""
+    fields = {key: value for key, value in fields.items() if key in _UPDATABLE_COLUMNS}
+    if "polygon" in fields:
+        # Upstream stores the Python repr, so the cached polygon reads back as a str.
+        fields["polygon"] = str(fields["polygon"])
+    if "image" in fields:
+        fields["image"] = CachedImage.get_by_id(fields["image"])
+    # Nothing left (e.g. only `name`): peewee would fail on an empty UPDATE.
+    if fields:
+        CachedElement.update(**fields).where(CachedElement.id == element_id).execute()
