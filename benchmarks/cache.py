@@ -1,0 +1,196 @@
+"""Benchmark of the SQLite cache: merging parent databases and reading initial elements.
+
+Run ``python benchmarks/cache.py`` (full size: parents totalling 1,000,000
+elements and 1,000,000 transcriptions) or with ``--quick`` (a small size).
+Each measured part runs twice, each time in a fresh subprocess so that its peak
+memory is its own: once for the time and the process's peak memory
+(``resource.getrusage(...).ru_maxrss``), once under ``tracemalloc`` (which
+slows Python code down) for the peak of Python allocations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import peewee
+
+from arkindex_worker.cache import (
+    MODELS,
+    SQL_VERSION,
+    Version,
+    init_cache_db,
+    initial_elements,
+    merge_parents_cache,
+)
+
+# Four parent files, the last two being chunks of the same parent task.
+PARENT_FILES = ["p1/db.sqlite", "p2/db.sqlite", "p3/db_1.sqlite", "p3/db_2.sqlite"]
+IMAGE_ID = "c0ffee00c0ffee00c0ffee00c0ffee00"
+POLYGON = "[[0, 0], [0, 100], [100, 100], [100, 0]]"
+
+
+def create_cache(path: Path) -> None:
+    """Create an empty cache database of the current version at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    database = peewee.SqliteDatabase(path)
+    with database, database.bind_ctx([Version, *MODELS]):
+        database.create_tables([Version, *MODELS])
+        Version.create(version=SQL_VERSION)
+
+
+def fill_parent(path: Path, elements: int, initial: int) -> None:
+    """Add `elements` elements (the first `initial` ones initial), one transcription each."""
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(
+            "INSERT INTO images VALUES (?, 1000, 1000, 'http://iiif/image')",
+            (IMAGE_ID,),
+        )
+        # Random ids, as real UUIDs: the primary-key B-trees grow like in a task.
+        connection.execute(
+            """
+            WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?)
+            INSERT INTO elements
+            SELECT lower(hex(randomblob(16))), NULL, 'page', ?, ?, 0, 0, n <= ?,
+                   NULL, NULL, NULL
+            FROM seq
+            """,
+            (elements, IMAGE_ID, POLYGON, initial),
+        )
+        connection.execute(
+            """
+            INSERT INTO transcriptions
+            SELECT lower(hex(randomblob(16))), id, 'Some transcribed text', 0.5,
+                   'horizontal-lr', NULL, NULL
+            FROM elements
+            """
+        )
+    connection.close()
+
+
+def build(workdir: Path, elements: int, initial: int) -> list[Path]:
+    """Create the parent databases and the empty task database; return the parents."""
+    parents = [workdir / name for name in PARENT_FILES]
+    for parent in parents:
+        create_cache(parent)
+        fill_parent(parent, elements // len(parents), initial // len(parents))
+    create_cache(workdir / "task" / "empty.sqlite")
+    return parents
+
+
+def run_merge(workdir: Path) -> int:
+    """Merge the parents into a fresh task database; return the rows merged."""
+    task_db = workdir / "task" / "db.sqlite"
+    shutil.copyfile(workdir / "task" / "empty.sqlite", task_db)
+    merge_parents_cache([workdir / name for name in PARENT_FILES], task_db)
+    connection = sqlite3.connect(task_db)
+    rows = sum(
+        connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("elements", "transcriptions")
+    )
+    connection.close()
+    return rows
+
+
+def run_read(workdir: Path) -> int:
+    """Iterate over the initial elements of the merged task database; return their number."""
+    init_cache_db(workdir / "task" / "db.sqlite")
+    count = 0
+    for element in initial_elements():
+        count += element.initial
+    return count
+
+
+def run_offline_write(workdir: Path) -> int:
+    """Placeholder: writing 100,000 transcriptions offline (added with the offline mode)."""
+    print("offline mode not available yet")
+    return 0
+
+
+PARTS = {"merge": run_merge, "read": run_read}
+
+
+def measure(part: str, workdir: Path, trace: bool) -> dict:
+    """Run one part in this process; return its rows, time and peak memory."""
+    if trace:
+        tracemalloc.start()
+    start = time.perf_counter()
+    rows = PARTS[part](workdir)
+    seconds = time.perf_counter() - start
+    result = {"rows": rows, "seconds": seconds}
+    if trace:
+        result["python"] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # ru_maxrss is in kilobytes on Linux.
+    result["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return result
+
+
+def run_in_subprocess(part: str, workdir: Path, trace: bool) -> dict:
+    """Run `measure(part)` in a fresh interpreter, for an honest peak memory."""
+    command = [sys.executable, __file__, "--part", part, "--workdir", str(workdir)]
+    if trace:
+        command.append("--trace")
+    output = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.splitlines()[-1])
+
+
+def measure_in_subprocesses(part: str, workdir: Path) -> dict:
+    """Time and RSS of an untraced run, plus the Python peak of a traced run."""
+    result = run_in_subprocess(part, workdir, trace=False)
+    result["python"] = run_in_subprocess(part, workdir, trace=True)["python"]
+    return result
+
+
+def report(label: str, result: dict) -> None:
+    """Print one measured part."""
+    mib = 1024 * 1024
+    print(
+        f"{label}: {result['rows']:,} rows in {result['seconds']:.2f} s "
+        f"({result['rows'] / result['seconds']:,.0f} rows/s); "
+        f"peak Python memory {result['python'] / mib:.2f} MiB, "
+        f"peak RSS {result['rss'] / mib:.1f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small size")
+    parser.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.part:
+        print(json.dumps(measure(args.part, args.workdir, args.trace)))
+        return
+
+    elements, initial = (10_000, 1_000) if args.quick else (1_000_000, 100_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        start = time.perf_counter()
+        build(workdir, elements, initial)
+        print(
+            f"Built {len(PARENT_FILES)} parent databases with {elements:,} elements "
+            f"and {elements:,} transcriptions in {time.perf_counter() - start:.2f} s"
+        )
+        report("merge_parents_cache", measure_in_subprocesses("merge", workdir))
+        report(
+            f"read {initial:,} initial elements",
+            measure_in_subprocesses("read", workdir),
+        )
+        run_offline_write(workdir)
+
+
+if __name__ == "__main__":
+    main()
