@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import shutil
 import sqlite3
@@ -111,13 +112,50 @@ def run_read(workdir: Path) -> int:
     return count
 
 
-def run_offline_write(workdir: Path) -> int:
-    """Placeholder: writing 100,000 transcriptions offline (added with the offline mode)."""
-    print("offline mode not available yet")
-    return 0
+def _offline_worker(workdir: Path):
+    """An ElementsWorker configured offline on the merged task database."""
+    from arkindex_worker.worker import ElementsWorker
+
+    logging.getLogger("arkindex_worker").setLevel(logging.WARNING)
+    sys.argv = ["benchmark", "--dev", "--database", str(workdir / "task" / "db.sqlite")]
+    worker = ElementsWorker(support_cache=True)
+    worker.configure()
+    return worker
 
 
-PARTS = {"merge": run_merge, "read": run_read}
+def _initial_ids(limit: int) -> list[str]:
+    return [str(element.id) for element in initial_elements().limit(limit)]
+
+
+def run_offline_bulk(workdir: Path) -> int:
+    """Write one transcription per initial element offline, with create_transcriptions."""
+    worker = _offline_worker(workdir)
+    items = [
+        {"element_id": element_id, "text": "benchmark text", "confidence": 0.5}
+        for element_id in _initial_ids(OFFLINE_BULK_ROWS)
+    ]
+    return len(worker.create_transcriptions(items))
+
+
+def run_offline_single(workdir: Path) -> int:
+    """Write transcriptions offline one call at a time, with create_transcription."""
+    from arkindex_worker.cache import CachedElement
+
+    worker = _offline_worker(workdir)
+    ids = _initial_ids(OFFLINE_SINGLE_ROWS)
+    for element in CachedElement.select().where(CachedElement.id.in_(ids)):
+        worker.create_transcription(element, "benchmark text", 0.5)
+    return len(ids)
+
+
+PARTS = {
+    "merge": run_merge,
+    "read": run_read,
+    "offline-bulk": run_offline_bulk,
+    "offline-single": run_offline_single,
+}
+OFFLINE_BULK_ROWS = 100_000
+OFFLINE_SINGLE_ROWS = 10_000
 
 
 def measure(part: str, workdir: Path, trace: bool) -> dict:
@@ -189,7 +227,11 @@ def main() -> None:
             f"read {initial:,} initial elements",
             measure_in_subprocesses("read", workdir),
         )
-        run_offline_write(workdir)
+        for part, label in (
+            ("offline-bulk", "create_transcriptions offline"),
+            ("offline-single", "create_transcription offline, one call each"),
+        ):
+            report(label, measure_in_subprocesses(part, workdir))
 
 
 if __name__ == "__main__":
