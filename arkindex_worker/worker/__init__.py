@@ -62,6 +62,7 @@ __all__ = [
     "Set",
     "TaskMixin",
     "TranscriptionMixin",
+    "WorkerActivityIterator",
     "WorkerVersionMixin",
     "logger",
     "pluralize",
@@ -116,6 +117,45 @@ def _report(count: int, failed: int, singular: str) -> None:
         logger.info(message)
 
 
+class WorkerActivityIterator:
+    """Element IDs pulled one at a time from the worker activity queue.
+
+    Each ``next()`` sends one ``StartWorkerActivity`` request, which marks an
+    element ``started`` on the server for this task: the queue is never
+    listed, counted or prefetched. HTTP 400 and 404 end the queue.
+    """
+
+    def __init__(self, api_client) -> None:
+        self.api_client = api_client
+        self._stopped = False
+        logger.info(
+            "Using StartWorkerActivity instead of reading init_elements JSON file"
+        )
+
+    def __iter__(self) -> WorkerActivityIterator:
+        return self
+
+    def __bool__(self) -> bool:
+        # Truthy without pulling: an emptiness check must not start an activity
+        return True
+
+    def __next__(self) -> str:
+        if self._stopped:
+            raise StopIteration
+        try:
+            data = self.api_client.request("StartWorkerActivity")
+        except ErrorResponse as e:
+            if e.status_code in (400, 404):
+                self._stopped = True
+                raise StopIteration from None
+            logger.warning(
+                "Failed to start a new worker activity of element due to an API error: "
+                f"{e.content}"
+            )
+            raise
+        return data["id"]
+
+
 class ElementsWorker(
     ElementMixin,
     DatasetMixin,
@@ -151,7 +191,8 @@ class ElementsWorker(
 
         Sources, in order: the cache's initial elements, ``--elements-list``,
         ``--element``, the sets of a dataset process (or ``--set``), the elements
-        of an export process.
+        of an export process, and last the worker activity queue of current
+        Arkindex servers (a [WorkerActivityIterator][arkindex_worker.worker.WorkerActivityIterator]).
 
         Raises:
             AssertionError: both ``--elements-list`` and ``--element`` are given,
@@ -182,6 +223,8 @@ class ElementsWorker(
             ]
         elif self.process_mode == ProcessMode.Export:
             return {item["id"] for item in self.list_process_elements()}
+        elif self.consume_worker_activities:
+            return WorkerActivityIterator(self.api_client)
         else:
             out = []
 
@@ -206,15 +249,22 @@ class ElementsWorker(
             return False
         return self.process_information.get("activity_state") == "ready"
 
+    @property
+    def unknown_nb_elements(self) -> bool:
+        """Whether the number of elements is unknown (queue mode); informational."""
+        return self.consume_worker_activities
+
     def run(self) -> None:
         """Configure the worker, then process every element.
 
-        Exits with status 1 when there is nothing to process or when every
-        element failed.
+        Elements from the activity queue are pulled one at a time, each only
+        once the previous one is finished. Exits with status 1 when there is
+        nothing to process or when every element failed.
         """
         self.configure()
 
         elements = self.get_elements()
+        queue_mode = isinstance(elements, WorkerActivityIterator)
         if not elements:
             logger.warning("No elements to process, stopping.")
             sys.exit(1)
@@ -224,40 +274,59 @@ class ElementsWorker(
                 "No worker activity will be stored as it is disabled for this process"
             )
 
-        count = len(elements)
+        count = None if queue_mode else len(elements)
         failed = 0
-        for i, item in enumerate(elements, start=1):
-            element = None
-            try:
-                if isinstance(item, CachedElement | Element):
-                    element = item
-                else:
-                    element = Element(
-                        **self.api_client.request("RetrieveElement", id=item)
-                    )
-                logger.info(f"Processing {element} ({i}/{count})")
-
-                if self.update_activity(element.id, ActivityState.Started):
-                    self.process_element(element)
-                    self.update_activity(element.id, ActivityState.Processed)
-                else:
-                    logger.info(
-                        f"Skipping element {element.id} as it was already processed"
-                    )
-            except Exception as e:
+        processed = 0
+        for processed, item in enumerate(elements, start=1):
+            progress = f"n°{processed}" if queue_mode else f"{processed}/{count}"
+            if not self._process_item(item, progress, start=not queue_mode):
                 failed += 1
-                element_id = element.id if element else item
-                logger.warning(
-                    _failure_message(f"element {element_id}", e),
-                    exc_info=e if self.args.verbose else None,
-                )
-                if element:
-                    try:
-                        self.update_activity(element.id, ActivityState.Error)
-                    except Exception:
-                        pass
 
+        if queue_mode:
+            if not processed:
+                logger.warning("No elements to process, stopping.")
+                sys.exit(1)
+            count = processed
         _report(count, failed, "element")
+
+    def _process_item(
+        self, item: str | Element | CachedElement, progress: str, start: bool
+    ) -> bool:
+        """Process one element with its activity updates; False when it failed.
+
+        Args:
+            item: an element, or the ID of an element to retrieve.
+            progress: shown in the log line, e.g. ``2/10`` or ``n°2``.
+            start: send the ``started`` activity update (the queue already did).
+        """
+        element = None
+        try:
+            if isinstance(item, CachedElement | Element):
+                element = item
+            else:
+                element = Element(**self.retrieve_element(element_id=item))
+            logger.info(f"Processing {element} ({progress})")
+
+            if start and not self.update_activity(element.id, ActivityState.Started):
+                logger.info(
+                    f"Skipping element {element.id} as it was already processed"
+                )
+                return True
+            self.process_element(element)
+            self.update_activity(element.id, ActivityState.Processed)
+            return True
+        except Exception as e:
+            element_id = element.id if element else item
+            logger.warning(
+                _failure_message(f"element {element_id}", e),
+                exc_info=e if self.args.verbose else None,
+            )
+            if element:
+                try:
+                    self.update_activity(element.id, ActivityState.Error)
+                except Exception:
+                    pass
+            return False
 
     def process_element(self, element: Element | CachedElement) -> None:
         """Process one element; override it. Does nothing by default."""
@@ -364,6 +433,39 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
             "The dataset compressed archive artifact was not found."
         )
 
+    def start_dataset_exports(self) -> dict[str, Exception]:
+        """Start (or reuse) one SQL export per dataset of ``self.datasets``.
+
+        Current Arkindex servers serve datasets as SQL exports instead of
+        archive artifacts. Returns the errors by dataset ID, so that only the
+        sets of a dataset whose export could not start fail.
+        """
+        errors = {}
+        for dataset_id, dataset in getattr(self, "datasets", {}).items():
+            try:
+                self._corpus_id = dataset.corpus_id
+                dataset.export_id = self.start_export(dataset_id=uuid.UUID(dataset_id))
+            except Exception as e:
+                errors[dataset_id] = e
+        return errors
+
+    def _download_dataset_export(self, dataset: Dataset) -> None:
+        """Download a dataset's export once; its path goes to ``downloaded_export``."""
+        if "downloaded_export" in dataset:
+            return
+        self._corpus_id = dataset.corpus_id
+        dataset.downloaded_export = self.get_export(
+            export_id=dataset.export_id, dataset_id=uuid.UUID(str(dataset.id))
+        )
+
+    def cleanup(self, info_log: str | None = None) -> None:
+        """Also delete the dataset exports this worker downloaded."""
+        super().cleanup(info_log=info_log)
+        for dataset in getattr(self, "datasets", {}).values():
+            path = dataset.get("downloaded_export")
+            if path:
+                Path(path).unlink(missing_ok=True)
+
     def process_set(self, set: Set) -> None:
         """Process one dataset set; override it. Does nothing by default."""
 
@@ -379,17 +481,32 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
             logger.warning("No sets to process, stopping.")
             sys.exit(1)
 
+        self.datasets = {
+            str(dataset_set.dataset.id): dataset_set.dataset
+            for dataset_set in dataset_sets
+            if _uses_exports(dataset_set.dataset)
+        }
+        export_errors = self.start_dataset_exports()
+
         count = len(dataset_sets)
         failed = 0
         for i, dataset_set in enumerate(dataset_sets, start=1):
             try:
-                check(
-                    dataset_set.dataset.state
-                    in (DatasetState.Complete.value, DatasetState.Complete),
-                    "When processing a set, its dataset state should be Complete.",
-                )
+                dataset = dataset_set.dataset
+                if _uses_exports(dataset):
+                    if str(dataset.id) in export_errors:
+                        raise export_errors[str(dataset.id)]
+                else:
+                    check(
+                        dataset.state
+                        in (DatasetState.Complete.value, DatasetState.Complete),
+                        "When processing a set, its dataset state should be Complete.",
+                    )
                 logger.info(f"Retrieving data for {dataset_set} ({i}/{count})")
-                self.download_dataset_artifact(dataset_set.dataset)
+                if _uses_exports(dataset):
+                    self._download_dataset_export(dataset)
+                else:
+                    self.download_dataset_artifact(dataset)
                 logger.info(f"Processing {dataset_set} ({i}/{count})")
                 self.process_set(dataset_set)
             except Exception as e:
@@ -401,6 +518,11 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
 
         self.cleanup_downloaded_artifact()
         _report(count, failed, "set")
+
+
+def _uses_exports(dataset: Dataset) -> bool:
+    """Whether a dataset comes from a current server (SQL exports, no ``state``)."""
+    return "state" not in dataset
 
 
 def _copy_chunks(source, destination, chunk_size: int = 1024 * 1024) -> None:

@@ -9,12 +9,14 @@ in developer mode), loads secrets and sets up the SQLite cache.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
 import shutil
 import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,12 @@ import yaml
 
 from arkindex_worker import logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse, options_from_env
+from arkindex_worker.models import use_modern_image_defaults
 from arkindex_worker.validation import check
 from arkindex_worker.worker.process import ProcessMode
+from arkindex_worker.worker.training import skip_if_read_only
 
-__all__ = ["BaseWorker", "ExtrasDirNotFoundError"]
+__all__ = ["BaseWorker", "ExtrasDirNotFoundError", "skip_if_read_only"]
 
 
 class ExtrasDirNotFoundError(Exception):
@@ -76,7 +80,7 @@ class BaseWorker:
         self.task_id = _env("PONOS_TASK")
         self.task_chunk = _env("ARKINDEX_TASK_CHUNK")
         self.task_data_dir = Path(ponos_data or "/data")
-        self.model_dir = _env("ARKINDEX_MODEL_DIR")
+        self.model_dir = self._find_model_dir()
 
         self.worker_run_id = _env("ARKINDEX_WORKER_RUN_ID")
         if not self.worker_run_id:
@@ -100,6 +104,27 @@ class BaseWorker:
         self.worker_details: dict = {}
 
         self.setup_api_client()
+        _register_cleanup(self)
+
+    @staticmethod
+    def _find_model_dir() -> Path | None:
+        model_dir = _env("ARKINDEX_MODEL_DIR")
+        if model_dir is None:
+            logger.debug("No model directory given by ARKINDEX_MODEL_DIR")
+            return None
+        model_dir = Path(model_dir)
+        if not model_dir.exists():
+            logger.warning(f"Model directory {model_dir} is missing")
+        return model_dir
+
+    def cleanup(self, info_log: str | None = None) -> None:
+        """Clean up before the worker stops; called once at interpreter exit.
+
+        Override it to delete temporary data (call ``super().cleanup()``). Logs
+        ``info_log`` at INFO when given; silent by default.
+        """
+        if info_log:
+            logger.info(info_log)
 
     def _add_base_arguments(self) -> None:
         self.parser.add_argument(
@@ -223,28 +248,35 @@ class BaseWorker:
         return {name: self.load_secret(Path(name)) for name in names}
 
     def configure_for_developers(self) -> None:
-        """Configure a read-only worker from the command line and environment."""
+        """Configure a read-only worker from the command line and environment.
+
+        ``--config`` takes a YAML mapping (the 0.4 format, whose ``secrets`` list
+        names secrets to load) or a saved ``RetrieveWorkerRunConfiguration``
+        answer (a ``configuration`` list of ``{key, value, secret}`` items).
+        """
         check(self.is_read_only)
         if self.args.verbose or _env("ARKINDEX_DEBUG"):
             self._enable_debug()
 
-        if self.args.config:
-            self.config = self._read_local_config(self.args.config)
-            self.worker_details = {"name": "Local worker"}
-            required_secrets = self.config.get("secrets", [])
-            logger.info(
-                f"Running with local configuration from {self.args.config.name}"
-            )
-        else:
-            self.config = {}
-            self.worker_details = {}
-            required_secrets = []
-            logger.warning("Running without any extra configuration")
-
         self._corpus_id = os.environ.get("ARKINDEX_CORPUS_ID")
         self.model_version_id = os.environ.get("ARKINDEX_MODEL_VERSION_ID")
         self.model_details = {"id": os.environ.get("ARKINDEX_MODEL_ID")}
-        self.secrets = self._load_secrets(required_secrets)
+
+        if not self.args.config:
+            self.config = {}
+            self.worker_details = {}
+            self.secrets = {}
+            logger.warning("Running without any extra configuration")
+            return
+
+        config = self._read_local_config(self.args.config)
+        self.worker_details = {"name": "Local worker"}
+        logger.info(f"Running with local configuration from {self.args.config.name}")
+        if _is_item_list(config):
+            self.config = self._load_configuration_items(config["configuration"])
+        else:
+            self.config = config
+            self.secrets = self._load_secrets(config.get("secrets", []))
 
     @staticmethod
     def _read_local_config(file) -> dict:
@@ -283,7 +315,22 @@ class BaseWorker:
             self.model_version_id = model_version["id"]
             self.model_details = model_version["model"]
 
-        version_configuration = worker_version["configuration"]
+        version_configuration = worker_version.get("configuration")
+        if isinstance(version_configuration, dict) and not worker_version.get(
+            "modern_configuration"
+        ):
+            self._configure_from_worker_version(version_configuration, worker_run)
+        else:
+            self._configure_from_run_configuration()
+
+        if self.user_configuration.get("debug"):
+            self._enable_debug()
+
+    def _configure_from_worker_version(
+        self, version_configuration: dict, worker_run: dict
+    ) -> None:
+        """Legacy path: configuration embedded in the worker version (0.4 servers)."""
+        use_modern_image_defaults(False)
         self.config = version_configuration.get("configuration", {})
         for key, spec in version_configuration.get("user_configuration", {}).items():
             if "default" in spec and key not in self.model_configuration:
@@ -295,8 +342,44 @@ class BaseWorker:
             logger.info("Loaded user configuration from WorkerRun")
             self.user_configuration.update(run_configuration["configuration"])
 
-        if self.user_configuration.get("debug"):
-            self._enable_debug()
+    def _configure_from_run_configuration(self) -> None:
+        """Current path: the effective configuration computed by the server."""
+        use_modern_image_defaults(True)
+        logger.info(f"Using worker run configuration {self.worker_run_id}")
+        items = self.api_client.request(
+            "RetrieveWorkerRunConfiguration", id=self.worker_run_id
+        )["configuration"]
+        self.config = self._load_configuration_items(items)
+        self.user_configuration = dict(self.config)
+
+    def _load_configuration_items(self, items: list[dict]) -> dict:
+        """Configuration from a list of ``{key, value, secret}`` items; fills secrets."""
+        self.secrets = {}
+        config = {}
+        for item in items:
+            key, value = self.load_configuration_item(item)
+            config[key] = value
+        return config
+
+    def load_configuration_item(self, item: dict) -> tuple[str, Any]:
+        """Key and value of one configuration item; a secret item is resolved.
+
+        A secret item's value names an Arkindex secret on servers that have
+        secrets (loaded with [load_secret][arkindex_worker.worker.base.BaseWorker.load_secret]),
+        and is the secret itself on servers that do not.
+        """
+        key = item["key"]
+        if not item.get("secret"):
+            return key, item["value"]
+        value = item["value"]
+        if value is None:
+            logger.info(f"Optional secret `{key}` is not set")
+        elif self.api_client.server_has_operation("RetrieveSecret"):
+            value = self.load_secret(Path(value))
+        self.secrets[key] = value
+        return key, value
+
+    _load_configuration_item = load_configuration_item
 
     def configure_cache(self) -> None:
         """Set up the SQLite cache from ``--database`` or the parent tasks."""
@@ -404,8 +487,8 @@ class BaseWorker:
                 given by the ``extras_dir`` configuration key or ``--extras-dir``.
         """
         if self.task_id:
-            if self.model_dir and Path(self.model_dir).exists():
-                return Path(self.model_dir)
+            if self.model_dir and self.model_dir.exists():
+                return self.model_dir
             extras_dir = self.task_data_dir / "extra_files"
             return extras_dir if extras_dir.exists() else self.work_dir
 
@@ -455,6 +538,30 @@ class BaseWorker:
 
     def run(self) -> None:
         """Run the worker; implemented by subclasses."""
+
+
+def _is_item_list(config: dict) -> bool:
+    """Whether a local configuration is a saved ``RetrieveWorkerRunConfiguration``."""
+    items = config.get("configuration")
+    return isinstance(items, list) and all(
+        isinstance(item, dict) and "key" in item for item in items
+    )
+
+
+def _register_cleanup(worker: BaseWorker) -> None:
+    """Call ``worker.cleanup()`` at interpreter exit, without keeping it alive."""
+    reference = weakref.ref(worker)
+
+    def cleanup() -> None:
+        instance = reference()
+        if instance is None:
+            return
+        try:
+            instance.cleanup()
+        except Exception as e:
+            logger.debug(f"Worker clean-up failed: {e!r}")
+
+    atexit.register(cleanup)
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

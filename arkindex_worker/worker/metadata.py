@@ -1,0 +1,182 @@
+"""MetaDataMixin: create and list element metadata (spec 11).
+
+Metadata are never stored in the local cache.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from arkindex_worker.cache import CachedElement, unsupported_cache
+from arkindex_worker.models import Element
+from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
+from arkindex_worker.validation import check, check_element, check_str
+
+__all__ = ["MetaDataMixin", "MetaType"]
+
+ELEMENT_MESSAGE = (
+    "element shouldn't be null and should be of type Element or CachedElement"
+)
+READ_ONLY_MESSAGE = "Cannot create metadata as this worker is in read-only mode"
+
+
+class MetaType(Enum):
+    """Type of a metadata, telling how the server reads its value."""
+
+    Text = "text"
+    """A plain string."""
+    HTML = "html"
+    """A string holding HTML (the server restricts the allowed tags)."""
+    Date = "date"
+    """A string holding a date (ISO 8601 ``YYYY-MM-DD`` expected)."""
+    Location = "location"
+    """A string naming a place."""
+    Reference = "reference"
+    """A string holding an external identifier of the element."""
+    Numeric = "numeric"
+    """A floating-point number."""
+    URL = "url"
+    """A string holding an ``http``/``https`` URL."""
+    Markdown = "markdown"
+    """A string holding Markdown (added for 0.6 compatibility)."""
+
+
+def _check_type(value: Any) -> None:
+    check(
+        value and isinstance(value, MetaType),
+        "type shouldn't be null and should be of type MetaType",
+    )
+
+
+def _checked_metadata(metadata_list: Any) -> list[dict[str, Any]]:
+    """New dicts ready to send, built from the validated items."""
+    check(
+        metadata_list and isinstance(metadata_list, list),
+        "metadata_list shouldn't be null and should be of type list of dict",
+    )
+    metas = []
+    for index, item in enumerate(metadata_list):
+        check(
+            isinstance(item, dict),
+            f"Element at index {index} in metadata_list: Should be of type dict",
+        )
+        _check_type(item.get("type"))
+        check_str(item.get("name"), "name")
+        value = item.get("value")
+        check(
+            value is not None and isinstance(value, str | float | int),
+            "value shouldn't be null and should be of type (str or float or int)",
+        )
+        entity_id = item.get("entity_id")
+        check(
+            entity_id is None or isinstance(entity_id, str),
+            "entity_id should be None or a str",
+        )
+        metas.append(
+            {
+                "type": item["type"].value,
+                "name": item["name"],
+                "value": value,
+                "entity_id": entity_id,
+            }
+        )
+    return metas
+
+
+class MetaDataMixin:
+    """Create and list the metadata of elements."""
+
+    @unsupported_cache
+    def create_metadata(
+        self,
+        element: Element | CachedElement,
+        type: MetaType,
+        name: str,
+        value: str,
+        entity: str | None = None,
+    ) -> str | None:
+        """Create a metadata on an element.
+
+        Args:
+            element: the element.
+            type: type of the metadata.
+            name: name of the metadata.
+            value: its value, always a non-empty string here.
+            entity: ID of an entity the metadata refers to.
+
+        Returns:
+            The ID of the created metadata, or ``None`` in read-only mode.
+        """
+        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        _check_type(type)
+        check_str(name, "name")
+        check_str(value, "value")
+        if entity:
+            check(isinstance(entity, str), "entity should be of type str")
+        if self.skip_publication(READ_ONLY_MESSAGE):
+            return None
+
+        created = self.api_client.request(
+            "CreateMetaData",
+            id=element.id,
+            body={
+                "type": type.value,
+                "name": name,
+                "value": value,
+                "entity_id": entity,
+                "worker_run_id": self.worker_run_id,
+            },
+        )
+        return created["id"]
+
+    @unsupported_cache
+    @batch_publication
+    def create_metadata_bulk(
+        self,
+        element: Element | CachedElement,
+        metadata_list: list[dict[str, MetaType | str | int | float | None]],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[dict[str, Any]] | None:
+        """Create several metadata on an element, in batches.
+
+        Args:
+            element: the element.
+            metadata_list: dicts with ``type`` (a [MetaType][arkindex_worker.worker.metadata.MetaType]), ``name``, ``value``
+                (str, int or float) and an optional ``entity_id``; other keys are
+                ignored.
+            batch_size: maximum number of metadata sent per request.
+
+        Returns:
+            The created metadata, or ``None`` in read-only mode.
+        """
+        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        metas = _checked_metadata(metadata_list)
+        if self.skip_publication(READ_ONLY_MESSAGE):
+            return None
+
+        return [
+            created
+            for batch in make_batches(metas, "metadata", batch_size)
+            for created in self.api_client.request(
+                "CreateMetaDataBulk",
+                id=element.id,
+                body={"worker_run_id": self.worker_run_id, "metadata_list": batch},
+            )["metadata_list"]
+        ]
+
+    def list_element_metadata(
+        self, element: Element | CachedElement, load_parents: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """List the metadata of an element (always from the API).
+
+        Args:
+            element: the element.
+            load_parents: also list the metadata of its ancestors.
+        """
+        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        query = {}
+        if load_parents is not None:
+            check(isinstance(load_parents, bool), "load_parents should be of type bool")
+            query["load_parents"] = load_parents
+        return self.api_client.paginate("ListElementMetaData", id=element.id, **query)
