@@ -16,6 +16,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "InitialElementsQuery",
     "JSONField",
     "Version",
+    "cache_write",
     "check_version",
     "create_tables",
     "create_version_table",
@@ -471,6 +473,19 @@ def _merge_one(connection: sqlite3.Connection, path: str, alias: str) -> None:
         raise
     finally:
         connection.execute(f"DETACH DATABASE {alias}")
+
+
+@contextmanager
+def cache_write(what: str) -> Iterator[None]:
+    """Write-through block: an `IntegrityError` only logs a WARNING (our addition).
+
+    The API call already succeeded, so the helper still returns its result;
+    ``what`` names the rows in the message, e.g. ``transcriptions``.
+    """
+    try:
+        yield
+    except peewee.IntegrityError as e:
+        logger.warning(f"Couldn't save created {what} in local cache: {e}")
 
 
 def unsupported_cache(func: Callable) -> Callable:

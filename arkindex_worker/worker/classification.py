@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import IntegrityError
-
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.cache import CachedClassification, CachedElement
+from arkindex_worker.cache import CachedClassification, CachedElement, cache_write
 from arkindex_worker.models import Element
 from arkindex_worker.utils import (
     DEFAULT_BATCH_SIZE,
@@ -47,10 +45,8 @@ def _is_duplicate(error: ErrorResponse) -> bool:
 
 def _save_classifications(rows: list[dict[str, Any]], what: str) -> None:
     """Insert classification rows in the cache; an integrity error only warns."""
-    try:
+    with cache_write(what):
         CachedClassification.insert_many(rows).execute()
-    except IntegrityError as e:
-        logger.warning(f"Couldn't save created {what} in local cache: {e}")
 
 
 class ClassificationMixin:

@@ -8,11 +8,16 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from peewee import IntegrityError, ModelSelect
+from peewee import ModelSelect
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.cache import CachedElement, CachedImage, unsupported_cache
+from arkindex_worker.cache import (
+    CachedElement,
+    CachedImage,
+    cache_write,
+    unsupported_cache,
+)
 from arkindex_worker.models import Element
 from arkindex_worker.utils import (
     DEFAULT_BATCH_SIZE,
@@ -526,10 +531,8 @@ class ElementMixin:
             }
             for element, result in zip(elements, created, strict=False)
         ]
-        try:
+        with cache_write("elements"):
             CachedElement.insert_many(rows).execute()
-        except IntegrityError as e:
-            logger.warning(f"Couldn't save created elements in local cache: {e}")
 
     @unsupported_cache
     def create_element_parent(self, parent: Element, child: Element) -> dict | None:

@@ -10,6 +10,7 @@ from arkindex_worker.api import ErrorResponse
 from arkindex_worker.cache import (
     CachedEntity,
     CachedTranscriptionEntity,
+    cache_write,
     unsupported_cache,
 )
 from arkindex_worker.models import Element, Transcription
@@ -23,7 +24,6 @@ from arkindex_worker.validation import (
     check_str,
     item_prefix,
 )
-from arkindex_worker.worker.transcription import _cache_write
 
 __all__ = ["Entity", "EntityMixin", "MissingEntityType"]
 
@@ -174,7 +174,7 @@ class EntityMixin:
             },
         )
         if self.use_cache:
-            with _cache_write("entity"):
+            with cache_write("entity"):
                 CachedEntity.insert_many(
                     [
                         {
@@ -239,7 +239,7 @@ class EntityMixin:
             "CreateTranscriptionEntity", id=transcription.id, body=body
         )
         if self.use_cache:
-            with _cache_write("transcription entity"):
+            with cache_write("transcription entity"):
                 CachedTranscriptionEntity.create(
                     transcription=transcription.id,
                     entity=entity,

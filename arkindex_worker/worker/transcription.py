@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from peewee import IntegrityError
-
 from arkindex_worker import logger
-from arkindex_worker.cache import CachedElement, CachedImage, CachedTranscription
+from arkindex_worker.cache import (
+    CachedElement,
+    CachedImage,
+    CachedTranscription,
+    cache_write,
+)
 from arkindex_worker.models import Element
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
@@ -39,15 +41,6 @@ class TextOrientation(Enum):
     """Columns right to left, text top to bottom."""
     VerticalLeftToRight = "vertical-lr"
     """Columns left to right, text top to bottom."""
-
-
-@contextmanager
-def _cache_write(what: str) -> Iterator[None]:
-    """Log a WARNING instead of failing when the cache rejects created rows."""
-    try:
-        yield
-    except IntegrityError as e:
-        logger.warning(f"Couldn't save created {what} in local cache: {e}")
 
 
 def _check_orientation(orientation: Any, prefix: str = "") -> None:
@@ -142,7 +135,7 @@ class TranscriptionMixin:
             },
         )
         if self.use_cache:
-            with _cache_write("transcription"):
+            with cache_write("transcription"):
                 self._cache_transcriptions([{**created, "element_id": element.id}])
         return created
 
@@ -177,7 +170,7 @@ class TranscriptionMixin:
             )["transcriptions"]
         ]
         if self.use_cache:
-            with _cache_write("transcriptions"):
+            with cache_write("transcriptions"):
                 self._cache_transcriptions(created)
         return created
 
@@ -293,7 +286,7 @@ class TranscriptionMixin:
             }
             for element_id, item in missing.items()
         ]
-        with _cache_write("transcriptions"):
+        with cache_write("transcriptions"):
             if elements:
                 CachedElement.insert_many(elements).execute()
             if transcriptions:

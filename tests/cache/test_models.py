@@ -58,6 +58,7 @@ SPEC_NAMES = [
     "MODELS",
     "SQL_VERSION",
     "Version",
+    "cache_write",
     "check_version",
     "create_tables",
     "create_version_table",
