@@ -40,6 +40,11 @@ class Corpus:
         self.run_configuration: dict | None = None
         self.secrets: dict[str, str] = {}
         self.activities: dict[str, str] = {}
+        # Current servers (1.12+): elements come from the queue, the configuration
+        # from RetrieveWorkerRunConfiguration, none of it from the worker version.
+        self.current_server = False
+        self.queue: list[str] = []
+        self.configuration_items: list[dict] = []
         self.transcriptions: list[dict] = []
         self.classifications: list[dict] = []
         self.ml_classes: dict[str, str] = {}
@@ -121,7 +126,15 @@ class Corpus:
         return [d for child in direct for d in (child, *self.children(child, True))]
 
     def worker_run_payload(self) -> dict:
-        """The answer of RetrieveWorkerRun."""
+        """The answer of RetrieveWorkerRun, in the shape of the server's generation."""
+        payload = self._worker_run_payload()
+        if self.current_server:
+            del payload["worker_version"]["configuration"]
+            payload["process"]["skip_elements_json"] = True
+            del payload["process"]["use_cache"]
+        return payload
+
+    def _worker_run_payload(self) -> dict:
         return {
             "id": self.worker_run_id,
             "summary": "Worker Demo worker @ e2e",

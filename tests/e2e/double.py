@@ -175,7 +175,15 @@ class ArkindexDouble(ArkindexRoutes):
                 else:
                     params = parse_qs(url.query, keep_blank_values=True)
                     host = headers.get("Host", "")
-                    request = Request(method, path, url.query, params, body, host)
+                    request = Request(
+                        method,
+                        path,
+                        url.query,
+                        params,
+                        body,
+                        host,
+                        self._authorization(headers),
+                    )
                     status, payload = handler(self, request, **groups)
             except Reject as reject:
                 status, payload = reject.status, reject.content

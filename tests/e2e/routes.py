@@ -42,6 +42,7 @@ class Request:
     params: dict[str, list[str]]
     body: Any
     host: str
+    scheme: str | None = None
 
     def param(self, name: str, default: str | None = None) -> str | None:
         """Last value of a query parameter."""
@@ -159,6 +160,49 @@ class ArkindexRoutes(Corpus):
             raise Reject(409, {"__all__": ["Activity is already started."]})
         self.activities[body["element_id"]] = state
         return 200, body
+
+    @_route("RetrieveTask", "GET", r"task/(?P<id>[^/]+)/")
+    def _retrieve_task(self, request: Request, id: str) -> tuple:
+        # A task without parents: no parent cache to merge
+        return 200, {"id": id, "parents": [], "state": "running"}
+
+    @_route("StartWorkerActivity", "POST", r"process/start-activity/")
+    def _start_worker_activity(self, request: Request) -> tuple:
+        # Only a task may pull: the server finds task, run and process from its token
+        if request.scheme != "Ponos":
+            raise Reject(403, {"detail": "Only tasks can start worker activities."})
+        if self.activity_state != "ready":
+            raise Reject(400, {"detail": "Worker activities are not ready."})
+        if not self.queue:
+            raise Reject(404, {"detail": "No worker activity left."})
+        element_id = self.queue.pop(0)
+        self.activities[element_id] = "started"
+        element = self.elements[element_id]
+        return 200, {
+            "id": element_id,
+            "type_id": element["type"],
+            "name": element["name"],
+            "confidence": None,
+            "image_id": element["image"],
+            "image_width": None,
+            "image_height": None,
+            "image_url": None,
+            "polygon": element["polygon"],
+            "rotation_angle": 0,
+            "mirrored": False,
+        }
+
+    @_route(
+        "RetrieveWorkerRunConfiguration",
+        "GET",
+        r"workers/runs/(?P<id>[^/]+)/configuration/",
+    )
+    def _retrieve_worker_run_configuration(self, request: Request, id: str) -> tuple:
+        if id != self.worker_run_id:
+            raise Reject(404, NOT_FOUND)
+        if not self.current_server:
+            raise Reject(400, {"detail": "This worker version uses the old format."})
+        return 200, {"configuration": self.configuration_items}
 
     @_route("RetrieveSecret", "GET", r"secret/(?P<name>.+)")
     def _retrieve_secret(self, request: Request, name: str) -> tuple:
