@@ -74,7 +74,11 @@ class ResponsePaginator:
     """
 
     def __init__(
-        self, client: ArkindexClient, operation_id: str, *request_args, **request_kwargs
+        self,
+        client: ArkindexClient,
+        operation_id: str,
+        *request_args: Any,
+        **request_kwargs: Any,
     ) -> None:
         self.retries = request_kwargs.pop("retries", 5)
         if not isinstance(self.retries, int) or self.retries <= 0:
