@@ -124,8 +124,12 @@ class Element(MagicDict):
             size: IIIF size segment (``"full"``, ``",200"``, ``"!400,400"``…).
             extension: when given, also replace the file extension of the URL
                 (``default.jpg`` becomes ``default.{extension}``).
+
+        On a IIIF 3 image server (``zone.image.server.version`` 3), the ``full``
+        size is requested as ``max``, the only full-size value of IIIF 3.
         """
         url = self.zone.url
+        size = self._iiif3_size(size)
         if extension is not None:
             head, slash, filename = url.rpartition("/")
             stem = filename.rpartition(".")[0] if "." in filename else filename
@@ -142,7 +146,7 @@ class Element(MagicDict):
         """URL of the element's whole image at the IIIF ``size``, or ``None`` without a zone.
 
         The image's S3 URL, when set, is returned as is whatever ``size`` and
-        ``extension`` are.
+        ``extension`` are. On a IIIF 3 image server, ``full`` becomes ``max``.
         """
         if not self.get("zone"):
             return None
@@ -152,7 +156,16 @@ class Element(MagicDict):
         url = image.url
         if not url.endswith("/"):
             url += "/"
+        size = self._iiif3_size(size)
         return f"{url}full/{size}/0/default.{extension or IMAGE_EXTENSION}"
+
+    def _iiif3_size(self, size: str | int) -> str | int:
+        """``max`` instead of ``full`` for IIIF 3 servers, which have no ``full`` size."""
+        image = (self.get("zone") or {}).get("image") or {}
+        server = image.get("server") or {}
+        if size == "full" and str(server.get("version")) == "3":
+            return "max"
+        return size
 
     @property
     def polygon(self) -> list:

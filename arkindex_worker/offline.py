@@ -17,6 +17,7 @@ derived from names (``uuid5``), so they are stable across runs.
 from __future__ import annotations
 
 import atexit
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -102,6 +103,18 @@ def _distinct(field: peewee.Field) -> list[str]:
     return [value for (value,) in field.model.select(field).distinct().tuples()]
 
 
+def _zone_url(image_url: str, polygon: list | str | None) -> str | None:
+    """IIIF URL of the bounding box of a polygon on an image, as the API gives."""
+    if isinstance(polygon, str):
+        polygon = json.loads(polygon)
+    if not polygon:
+        return None
+    xs, ys = [x for x, _ in polygon], [y for _, y in polygon]
+    x, y = min(xs), min(ys)
+    region = f"{x},{y},{max(xs) - x},{max(ys) - y}"
+    return f"{image_url.rstrip('/')}/{region}/full/0/default.jpg"
+
+
 def element_payload(element: CachedElement) -> dict:
     """An API-shaped element dict built from a cached element."""
     zone = None
@@ -117,7 +130,7 @@ def element_payload(element: CachedElement) -> dict:
                 "s3_url": None,
                 "server": {"max_width": None, "max_height": None},
             },
-            "url": None,
+            "url": _zone_url(image.url, element.polygon),
         }
     return {
         "id": str(element.id),

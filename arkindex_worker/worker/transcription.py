@@ -366,7 +366,8 @@ def _cached_transcriptions(
             .cte("descendants", recursive=True)
         )
         child = CachedElement.alias()
-        descendants = base.union_all(
+        # UNION, not UNION ALL: a parent cycle in a cache must not loop forever
+        descendants = base.union(
             child.select(child.id, child.type).join(
                 base, on=(child.parent_id == base.c.id)
             )

@@ -129,6 +129,7 @@ def test_retrieve_element(offline_worker):
     assert element.type == "page"
     assert element.polygon == SQUARE
     assert element.zone.image.url == "file:///img.png"
+    assert element.zone.url == "file:///img.png/0,0,10,10/full/0/default.jpg"
     assert element.corpus.id == OFFLINE_CORPUS_ID
 
 
