@@ -46,6 +46,7 @@ __all__ = [
     "db",
     "init_cache_db",
     "initial_elements",
+    "insert_rows",
     "merge_parents_cache",
     "unsupported_cache",
 ]
@@ -473,6 +474,26 @@ def _merge_one(connection: sqlite3.Connection, path: str, alias: str) -> None:
         raise
     finally:
         connection.execute(f"DETACH DATABASE {alias}")
+
+
+# SQLite caps the variables of one statement (999 before 3.32, 32766 since).
+MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
+
+def insert_rows(model: type[peewee.Model], rows: Iterable[dict]) -> None:
+    """Insert rows, all or none, in as few statements as SQLite allows (our addition).
+
+    One ``insert_many`` statement cannot hold more than a few thousand rows;
+    the statements run in one transaction, so an ``IntegrityError`` still
+    rejects every row, as one statement would.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    per_statement = max(1, MAX_VARIABLES // len(rows[0]))
+    with model._meta.database.atomic():
+        for batch in peewee.chunked(rows, per_statement):
+            model.insert_many(batch).execute()
 
 
 @contextmanager

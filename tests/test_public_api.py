@@ -91,6 +91,7 @@ SPEC = {
 OURS = {
     "arkindex_worker.cache": {
         "CacheDatabaseError", "InitialElementsQuery", "initial_elements", "cache_write",
+        "insert_rows",
     },
     "arkindex_worker.models": {"use_modern_image_defaults"},
     "arkindex_worker.utils": {"UnsafeArchiveError"},

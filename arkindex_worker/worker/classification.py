@@ -6,7 +6,12 @@ from typing import Any
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.cache import CachedClassification, CachedElement, cache_write
+from arkindex_worker.cache import (
+    CachedClassification,
+    CachedElement,
+    cache_write,
+    insert_rows,
+)
 from arkindex_worker.models import Element
 from arkindex_worker.utils import (
     DEFAULT_BATCH_SIZE,
@@ -46,7 +51,7 @@ def _is_duplicate(error: ErrorResponse) -> bool:
 def _save_classifications(rows: list[dict[str, Any]], what: str) -> None:
     """Insert classification rows in the cache; an integrity error only warns."""
     with cache_write(what):
-        CachedClassification.insert_many(rows).execute()
+        insert_rows(CachedClassification, rows)
 
 
 class ClassificationMixin:

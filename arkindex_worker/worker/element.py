@@ -16,6 +16,7 @@ from arkindex_worker.cache import (
     CachedElement,
     CachedImage,
     cache_write,
+    insert_rows,
     unsupported_cache,
 )
 from arkindex_worker.models import Element
@@ -532,7 +533,7 @@ class ElementMixin:
             for element, result in zip(elements, created, strict=False)
         ]
         with cache_write("elements"):
-            CachedElement.insert_many(rows).execute()
+            insert_rows(CachedElement, rows)
 
     @unsupported_cache
     def create_element_parent(self, parent: Element, child: Element) -> dict | None:

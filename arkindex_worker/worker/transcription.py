@@ -12,6 +12,7 @@ from arkindex_worker.cache import (
     CachedImage,
     CachedTranscription,
     cache_write,
+    insert_rows,
 )
 from arkindex_worker.models import Element
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
@@ -232,8 +233,9 @@ class TranscriptionMixin:
         return annotations
 
     def _cache_transcriptions(self, transcriptions: Iterable[dict[str, Any]]) -> None:
-        CachedTranscription.insert_many(
-            [
+        insert_rows(
+            CachedTranscription,
+            (
                 {
                     "id": transcription["id"],
                     "element_id": transcription["element_id"],
@@ -243,8 +245,8 @@ class TranscriptionMixin:
                     "worker_run_id": self.worker_run_id,
                 }
                 for transcription in transcriptions
-            ]
-        ).execute()
+            ),
+        )
 
     def _cache_element_transcriptions(
         self,
@@ -288,7 +290,7 @@ class TranscriptionMixin:
         ]
         with cache_write("transcriptions"):
             if elements:
-                CachedElement.insert_many(elements).execute()
+                insert_rows(CachedElement, elements)
             if transcriptions:
                 self._cache_transcriptions(transcriptions)
 

@@ -45,30 +45,6 @@ EXPECTED_INDEXES = [
     "cachedtranscriptionentity_transcription_id",
 ]
 
-SPEC_NAMES = [
-    "CachedClassification",
-    "CachedDataset",
-    "CachedDatasetElement",
-    "CachedElement",
-    "CachedEntity",
-    "CachedImage",
-    "CachedTranscription",
-    "CachedTranscriptionEntity",
-    "JSONField",
-    "MODELS",
-    "SQL_VERSION",
-    "Version",
-    "cache_write",
-    "check_version",
-    "create_tables",
-    "create_version_table",
-    "db",
-    "init_cache_db",
-    "merge_parents_cache",
-    "unsupported_cache",
-]
-OUR_ADDITIONS = ["CacheDatabaseError", "InitialElementsQuery", "initial_elements"]
-
 ELEMENT_ID = "12341234-1234-1234-1234-123412341234"
 IMAGE_ID = "99999999-9999-9999-9999-999999999999"
 
@@ -89,10 +65,6 @@ def names_of(kind: str) -> list[str]:
             "SELECT name FROM sqlite_master WHERE type=? ORDER BY name", (kind,)
         )
     ]
-
-
-def test_public_names():
-    assert sorted(cache.__all__) == sorted(SPEC_NAMES + OUR_ADDITIONS)
 
 
 def test_models_order():
