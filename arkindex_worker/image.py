@@ -309,14 +309,15 @@ def open_image(
 ) -> PillowImage:
     """Open an image from a URL or a local path, converted and oriented.
 
+    The decorator adds a keyword-only ``max_image_pixels`` argument, see
+    [update_pillow_image_size_limit][arkindex_worker.image.update_pillow_image_size_limit].
+
     Args:
         path: HTTP(S) URL, local path or ``file://`` URL (optionally followed by a
             IIIF suffix, see the module's documentation).
         mode: Pillow mode to convert the image to (``None`` keeps it).
         rotation_angle: clockwise rotation in degrees, applied after mirroring.
         mirrored: flip the image horizontally.
-        max_image_pixels: keyword-only, see
-            [update_pillow_image_size_limit][arkindex_worker.image.update_pillow_image_size_limit].
     """
     Image = _pillow()
     if path.startswith(("http://", "https://")) or not _is_existing_path(path):

@@ -165,7 +165,12 @@ class MockApiClient(ArkindexClient):
     # ------------------------------------------------------------------ registration
 
     def add_response(
-        self, operation_id: str, response: Any, body: Any = None, *args, **kwargs
+        self,
+        operation_id: str,
+        response: Any,
+        body: Any = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         """Register an expected call and the value it returns.
 
@@ -190,8 +195,8 @@ class MockApiClient(ArkindexClient):
         title: str = "Mock error response",
         content: Any = "Mock error response",
         body: Any = None,
-        *args,
-        **kwargs,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         """Register an expected call that raises an `ErrorResponse`.
 
@@ -209,7 +214,9 @@ class MockApiClient(ArkindexClient):
 
     # ------------------------------------------------------------------ calls
 
-    def request(self, operation_id: str, body: Any = None, *args, **kwargs) -> Any:
+    def request(
+        self, operation_id: str, body: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
         """Answer a call with the first matching registration, which is used up.
 
         Raises:
@@ -243,7 +250,7 @@ class MockApiClient(ArkindexClient):
             content="No mock response found",
         )
 
-    def paginate(self, operation_id: str, *args, **kwargs) -> Any:
+    def paginate(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
         """Same as `request`: the registered answer is returned as it is."""
         return self.request(operation_id, *args, **kwargs)
 
