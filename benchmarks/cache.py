@@ -1,4 +1,4 @@
-"""Benchmark of the SQLite cache: merging parent databases and reading initial elements.
+"""Benchmark of the SQLite cache: merging parents, reading initial elements, offline writes.
 
 Run ``python benchmarks/cache.py`` (full size: parents totalling 1,000,000
 elements and 1,000,000 transcriptions) or with ``--quick`` (a small size).
