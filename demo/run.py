@@ -2,8 +2,9 @@
 
 1. copy ``demo/demo.sqlite`` to ``demo-output/demo.sqlite`` and point its image
    URLs at the bundled PNG files;
-2. run the ``worker-demo`` console script on it, offline (``--dev --database``):
-   no Arkindex server, no network;
+2. run the ``worker-demo`` console script on it, offline (``--dev --database``)
+   with ``demo/config.yml`` (which turns the image step on): no Arkindex server,
+   no network;
 3. print what the run created: rows per table, and a few of the new rows.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 DEMO_DIR = Path(__file__).resolve().parent
 OUTPUT_DIR = DEMO_DIR.parent / "demo-output"
+CONFIG = DEMO_DIR / "config.yml"
 TABLES = [
     "images",
     "elements",
@@ -27,57 +29,89 @@ TABLES = [
     "transcription_entities",
     "offline_metadata",
 ]
+SAMPLES = {
+    "Some new elements": "SELECT id, type, polygon FROM elements "
+    "WHERE type NOT IN ('folder', 'page', 'text_line')",
+    "Some transcriptions": "SELECT t.text, t.confidence, e.type FROM transcriptions t "
+    "JOIN elements e ON e.id = t.element_id",
+    "Some classifications": "SELECT class_name, confidence, state FROM classifications",
+    "Some entities": "SELECT e.name, e.type, substr(t.text, l.offset + 1, l.length) "
+    "FROM transcription_entities l JOIN entities e ON e.id = l.entity_id "
+    "JOIN transcriptions t ON t.id = l.transcription_id",
+    "Some metadata": "SELECT name, type, value FROM offline_metadata "
+    "WHERE name != 'image size'",
+    "Some image sizes": "SELECT m.value, e.polygon FROM offline_metadata m "
+    "JOIN elements e ON e.id = m.element_id WHERE m.name = 'image size'",
+}
+"""Title and query of the rows shown after the run."""
 
 
-def prepare_database() -> Path:
+def prepare_database(output_dir: Path = OUTPUT_DIR) -> Path:
     """A fresh working copy of the demo database, with absolute image URLs."""
-    OUTPUT_DIR.mkdir(exist_ok=True)
-    database = OUTPUT_DIR / "demo.sqlite"
+    output_dir.mkdir(exist_ok=True)
+    database = output_dir / "demo.sqlite"
     shutil.copyfile(DEMO_DIR / "demo.sqlite", database)
     with sqlite3.connect(database) as connection:
         connection.execute(
             "UPDATE images SET url = ? || url", ((DEMO_DIR.as_uri() + "/"),)
         )
+    connection.close()
     return database
+
+
+def worker_command(database: Path) -> list[str]:
+    """The ``worker-demo`` command line of an offline run on ``database``."""
+    script = Path(sys.executable).with_name("worker-demo")
+    return [str(script), "--dev", "--config", str(CONFIG), "--database", str(database)]
+
+
+def offline_env() -> dict[str, str]:
+    """This process's environment without any Arkindex or task variable."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ARKINDEX_", "PONOS_"))
+    }
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    """Rows of a query on the database."""
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
 
 
 def counts(database: Path) -> dict[str, int]:
     """Rows per table (0 for a table that does not exist)."""
-    with sqlite3.connect(database) as connection:
-        existing = {
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            )
-        }
-        return {
-            table: connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
-            if table in existing
-            else 0
-            for table in TABLES
-        }
+    existing = {
+        name
+        for (name,) in query(
+            database, "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
+    return {
+        table: query(database, f'SELECT COUNT(*) FROM "{table}"')[0][0]
+        if table in existing
+        else 0
+        for table in TABLES
+    }
 
 
-def show_rows(database: Path, title: str, query: str, limit: int = 4) -> None:
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute(f"{query} LIMIT {limit}").fetchall()
+def show_rows(database: Path, title: str, sql: str, limit: int = 4) -> None:
+    """Print the first rows of a query."""
     print(f"\n{title}:")
-    for row in rows:
+    for row in query(database, f"{sql} LIMIT {limit}"):
         print("  " + " | ".join(str(value) for value in row))
 
 
 def main() -> int:
     database = prepare_database()
     before = counts(database)
-    script = Path(sys.executable).with_name("worker-demo")
-    command = [str(script), "--dev", "--database", str(database)]
+    command = worker_command(database)
     print("$ " + " ".join(command), flush=True)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ARKINDEX_", "PONOS_"))
-    }
-    status = subprocess.run(command, env=env, check=False).returncode
+    status = subprocess.run(command, env=offline_env(), check=False).returncode
     if status != 0:
         print(f"worker-demo exited with status {status}", file=sys.stderr)
         return status
@@ -88,24 +122,8 @@ def main() -> int:
     for table in TABLES:
         created = after[table] - before[table]
         print(f"  {table:<24}{before[table]:>8}{after[table]:>8}{created:>9}")
-
-    show_rows(
-        database,
-        "Some transcriptions",
-        "SELECT t.text, t.confidence, e.type FROM transcriptions t "
-        "JOIN elements e ON e.id = t.element_id",
-    )
-    show_rows(
-        database,
-        "Some classifications",
-        "SELECT class_name, confidence, state FROM classifications",
-    )
-    if after["offline_metadata"]:
-        show_rows(
-            database,
-            "Some metadata",
-            "SELECT name, type, value FROM offline_metadata",
-        )
+    for title, sql in SAMPLES.items():
+        show_rows(database, title, sql)
     return 0
 
 

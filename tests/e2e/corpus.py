@@ -52,7 +52,12 @@ class Corpus:
         self.entity_types: dict[str, str] = {}
         self.entities: list[dict] = []
         self.transcription_entities: list[dict] = []
-        for slug, folder in (("folder", True), ("page", False), ("text_line", False)):
+        for slug, folder in (
+            ("folder", True),
+            ("page", False),
+            ("text_line", False),
+            ("text_zone", False),
+        ):
             self.add_element_type(slug, folder=folder)
 
     def new_id(self) -> str:

@@ -64,6 +64,17 @@ def test_queue_run_completes_every_element(tmp_path):
     # The configuration came from the endpoint
     assert set(double.ml_classes) == {ML_CLASS}
     assert {c["confidence"] for c in double.classifications} == {0.5}
+    # Every kind of publication once per element (entity type and class once)
+    assert Counter(op for op in operations if op.startswith("Create")) == Counter(
+        CreateElements=len(pages),
+        CreateTranscriptions=len(pages),
+        CreateEntityType=1,
+        CreateEntity=len(pages),
+        CreateTranscriptionEntity=len(pages),
+        CreateMLClass=1,
+        CreateClassification=len(pages),
+        CreateMetaData=len(pages),
+    )
     # Each pull happens only once the previous element is finished
     pulls = [i for i, op in enumerate(operations) if op == "StartWorkerActivity"]
     updates = [i for i, op in enumerate(operations) if op == "UpdateWorkerActivity"]

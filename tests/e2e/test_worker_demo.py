@@ -18,8 +18,10 @@ from tests.e2e.conftest import (
 from tests.e2e.double import ArkindexDouble, RecordedRequest
 
 CONFIDENCE = 0.9
+LINE_SIZE = "1000x300"
+"""Size of every line's crop: the demo lines are 1000×300 boxes."""
 FAULT_RATE = 0.2
-FAULT_SEED = 7
+FAULT_SEED = 2
 
 Call = tuple[str, str, str, object]
 """``(method, path relative to /api/v1/, query string, JSON body)``."""
@@ -39,39 +41,101 @@ def activity(double: ArkindexDouble, element_id: str, state: str) -> Call:
     return ("PUT", f"workers/versions/{double.worker_run_id}/activity/", "", body)
 
 
-def element_requests(demo: Demo, element_id: str, first: bool) -> list[Call]:
-    """Requests of one processed element, IDs of created objects read from the double."""
+def lines_of(double: ArkindexDouble, element_id: str) -> list[str]:
+    """IDs of the text lines of an element."""
+    return [
+        child
+        for child in double.children(element_id)
+        if double.elements[child]["type"] == "text_line"
+    ]
+
+
+def zone_of(double: ArkindexDouble, element_id: str) -> str:
+    """ID of the text zone the worker created in an element."""
+    (zone,) = [
+        child
+        for child in double.children(element_id)
+        if double.elements[child]["type"] == "text_zone"
+    ]
+    return zone
+
+
+def element_requests(demo: Demo, index: int) -> list[Call]:
+    """Requests of the element processed at ``index``; created IDs read from the double."""
     double = demo.double
-    lines = double.children(element_id)
+    element_id = demo.elements[index]
+    first = index == 0
+    run = double.worker_run_id
+    lines = lines_of(double, element_id)
+    # An element without lines has its new zone transcribed instead
+    targets = lines or [zone_of(double, element_id)]
+    zone = {
+        "name": "1",
+        "type": "text_zone",
+        "polygon": double.elements[element_id]["polygon"],
+    }
+    transcriptions = [
+        {
+            "element_id": target,
+            "text": f"Text of {double.elements[target]['name']}",
+            "confidence": CONFIDENCE,
+            "orientation": "horizontal-lr",
+        }
+        for target in targets
+    ]
+    transcription = next(
+        t for t in double.transcriptions if t["element_id"] == targets[0]
+    )
+    entity = double.entities[index]
+    name = double.elements[targets[0]]["name"]
     requests = [
         ("GET", f"element/{element_id}/", "", None),
         activity(double, element_id, "started"),
         ("GET", f"elements/{element_id}/children/", "type=text_line", None),
+        (
+            "POST",
+            f"element/{element_id}/children/bulk/",
+            "",
+            {"worker_run_id": run, "elements": [zone]},
+        ),
+        (
+            "POST",
+            "transcription/bulk/",
+            "",
+            {"worker_run_id": run, "transcriptions": transcriptions},
+        ),
     ]
-    if element_id == demo.empty_page:
-        polygon = double.elements[element_id]["polygon"]
-        body = {
-            "type": "text_line",
-            "name": "1",
-            "image": None,
-            "corpus": double.corpus_id,
-            "polygon": polygon,
-            "parent": element_id,
-            "worker_run_id": double.worker_run_id,
-            "confidence": None,
-        }
-        requests.append(("POST", "elements/create/", "", body))
-    transcriptions = [
-        {
-            "element_id": line,
-            "text": f"Text of {double.elements[line]['name']}",
-            "confidence": CONFIDENCE,
-            "orientation": "horizontal-lr",
-        }
-        for line in lines
+    if first:
+        requests += [
+            ("GET", f"corpus/{double.corpus_id}/entity-types/", "", None),
+            ("POST", "entity/types/", "", {"name": "name", "corpus": double.corpus_id}),
+        ]
+    requests += [
+        (
+            "POST",
+            "entity/",
+            "",
+            {
+                "name": name,
+                "type_id": double.entity_types["name"],
+                "metas": {},
+                "validated": None,
+                "corpus": double.corpus_id,
+                "worker_run_id": run,
+            },
+        ),
+        (
+            "POST",
+            f"transcription/{transcription['id']}/entity/",
+            "",
+            {
+                "entity": entity["id"],
+                "length": len(name),
+                "offset": len("Text of "),
+                "worker_run_id": run,
+            },
+        ),
     ]
-    body = {"worker_run_id": double.worker_run_id, "transcriptions": transcriptions}
-    requests.append(("POST", "transcription/bulk/", "", body))
     if first:
         classes = f"corpus/{double.corpus_id}/classes/"
         requests += [
@@ -81,37 +145,56 @@ def element_requests(demo: Demo, element_id: str, first: bool) -> list[Call]:
     classification = {
         "element": element_id,
         "ml_class": double.ml_classes["demo"],
-        "worker_run_id": double.worker_run_id,
+        "worker_run_id": run,
         "confidence": CONFIDENCE,
         "high_confidence": False,
     }
-    metadata = {
-        "type": "numeric",
-        "name": "lines",
-        "value": str(len(lines)),
+    requests += [
+        ("POST", "classifications/", "", classification),
+        metadata(double, element_id, "numeric", "lines", str(len(lines))),
+    ]
+    requests += [
+        metadata(double, line, "text", "image size", LINE_SIZE) for line in lines
+    ]
+    return [*requests, activity(double, element_id, "processed")]
+
+
+def metadata(
+    double: ArkindexDouble, element_id: str, kind: str, name: str, value: str
+) -> Call:
+    """The CreateMetaData request of one metadata."""
+    body = {
+        "type": kind,
+        "name": name,
+        "value": value,
         "entity_id": None,
         "worker_run_id": double.worker_run_id,
     }
-    return [
-        *requests,
-        ("POST", "classifications/", "", classification),
-        ("POST", f"element/{element_id}/metadata/", "", metadata),
-        activity(double, element_id, "processed"),
-    ]
+    return ("POST", f"element/{element_id}/metadata/", "", body)
 
 
 def expected_requests(demo: Demo) -> list[Call]:
     """Every request of a complete run over the demo elements, in order."""
     double = demo.double
     requests = [("GET", f"process/workers/{double.worker_run_id}/", "", None)]
-    for index, element_id in enumerate(demo.elements):
-        requests += element_requests(demo, element_id, first=index == 0)
+    for index in range(len(demo.elements)):
+        requests += element_requests(demo, index)
     return requests
+
+
+def batch_log(count: int, noun: str) -> list[str]:
+    """The two log lines of a publication in one batch."""
+    items = noun if count == 1 else f"{noun}s"
+    return [
+        f"INFO/arkindex_worker.utils: Creating batches of size 50 to process {count} {items}",
+        f"INFO/arkindex_worker.utils: Processing batch 1 containing {count} {items}...",
+    ]
 
 
 def expected_log(demo: Demo, home: Path) -> list[str]:
     """Every log line of a complete run over the demo elements, in order."""
     double = demo.double
+    corpus = double.corpus_id
     lines = [
         f"INFO/arkindex_worker: Worker will use {home}/data/arkindex as working directory",
         "INFO/arkindex_worker: Loaded Worker Demo worker @ e2e from API",
@@ -119,28 +202,54 @@ def expected_log(demo: Demo, home: Path) -> list[str]:
     count = len(demo.elements)
     for index, element_id in enumerate(demo.elements, start=1):
         element = double.elements[element_id]
-        n = len(double.children(element_id))
-        noun = "transcription" if n == 1 else "transcriptions"
+        text_lines = lines_of(double, element_id)
         lines += [
             f"INFO/arkindex_worker: Processing page {element['name']} ({element_id}) ({index}/{count})",
-            f"INFO/arkindex_worker.utils: Creating batches of size 50 to process {n} {noun}",
-            f"INFO/arkindex_worker.utils: Processing batch 1 containing {n} {noun}...",
+            *batch_log(1, "element"),
+            *batch_log(len(text_lines) or 1, "transcription"),
         ]
         if index == 1:
             lines += [
-                f"INFO/arkindex_worker: Loaded 0 ML classes in corpus ({double.corpus_id})",
-                f"INFO/arkindex_worker: Creating ML class demo on corpus {double.corpus_id}",
+                f"INFO/arkindex_worker: Loaded 0 entity types in corpus ({corpus}).",
+                "INFO/arkindex_worker: Created a new entity type with name `name`.",
+                f"INFO/arkindex_worker: Loaded 0 ML classes in corpus ({corpus})",
+                f"INFO/arkindex_worker: Creating ML class demo on corpus {corpus}",
             ]
+        lines += [
+            f"INFO/arkindex_worker: Opened local image {line_image_url(double, line)} "
+            f"- size={LINE_SIZE}"
+            for line in text_lines
+        ]
     return [
         *lines,
         f"INFO/arkindex_worker: Ran on {count} elements: {count} completed, 0 failed",
     ]
 
 
+def line_image_url(double: ArkindexDouble, line_id: str) -> str:
+    """The URL of a line's crop, as the double serialises its zone."""
+    return double.element_payload(line_id)["zone"]["url"]
+
+
+def serve_images_from(double: ArkindexDouble, folder: Path) -> None:
+    """Give every image of the double a local PNG file (a ``file://`` URL)."""
+    from PIL import Image
+
+    for image_id, image in double.images.items():
+        path = folder / f"{image_id}.png"
+        Image.new("RGB", (image["width"], image["height"]), "white").save(path)
+        image["url"] = path.as_uri()
+
+
 def run_over_demo(home: Path, fault_rate: float = 0.0) -> tuple[Demo, Run]:
-    """Process every demo element through an elements list; return the finished state."""
+    """Process every demo element through an elements list; return the finished state.
+
+    The worker version turns the image step on; images are local files.
+    """
     with ArkindexDouble(fault_rate=fault_rate, seed=FAULT_SEED) as double:
         demo = build_demo(double)
+        serve_images_from(double, home)
+        double.version_configuration = {"crop_lines": True}
         elements_list = write_elements_list(
             home / "elements.json",
             [{"id": element_id, "type": "page"} for element_id in demo.elements],
@@ -202,24 +311,106 @@ def test_clean_run_authenticates_every_request(clean_run):
     assert not any("Authorization" in r.headers for r in demo.double.requests)
 
 
-def test_clean_run_publications(clean_run):
+def test_clean_run_processed_every_element(clean_run):
+    demo, _run, _home = clean_run
+    assert demo.double.activities == dict.fromkeys(demo.elements, "processed")
+
+
+def test_clean_run_created_one_zone_per_element(clean_run):
     demo, _run, _home = clean_run
     double = demo.double
-    assert double.activities == dict.fromkeys(demo.elements, "processed")
-    assert [t["text"] for t in double.transcriptions] == [
-        "Text of Line 1.1",
-        "Text of Line 1.2",
-        "Text of Line 1.3",
-        "Text of Line 2.1",
-        "Text of Line 2.2",
-        "Text of Line 2.3",
-        "Text of 1",
+    created = [e for e in double.elements.values() if e["worker_run_id"]]
+    assert [
+        (e["type"], e["name"], e["parents"], e["image"], e["polygon"]) for e in created
+    ] == [
+        (
+            "text_zone",
+            "1",
+            [element_id],
+            double.elements[element_id]["image"],
+            double.elements[element_id]["polygon"],
+        )
+        for element_id in demo.elements
     ]
-    assert [c["element"] for c in double.classifications] == demo.elements
-    assert [(m["element_id"], m["value"]) for m in double.metadata] == [
-        (demo.pages[0], "3"),
-        (demo.pages[1], "3"),
-        (demo.empty_page, "1"),
+
+
+def test_clean_run_transcriptions(clean_run):
+    demo, _run, _home = clean_run
+    double = demo.double
+    assert [(t["element_id"], t["text"]) for t in double.transcriptions] == [
+        *(
+            (line, f"Text of Line 1.{n}")
+            for n, line in enumerate(lines_of(double, demo.pages[0]), 1)
+        ),
+        *(
+            (line, f"Text of Line 2.{n}")
+            for n, line in enumerate(lines_of(double, demo.pages[1]), 1)
+        ),
+        (zone_of(double, demo.empty_page), "Text of 1"),
+    ]
+    assert {(t["confidence"], t["worker_run_id"]) for t in double.transcriptions} == {
+        (CONFIDENCE, double.worker_run_id)
+    }
+
+
+def test_clean_run_entities(clean_run):
+    demo, _run, _home = clean_run
+    double = demo.double
+    assert double.entity_types == {"name": double.entity_types["name"]}
+    assert [(e["name"], e["type_id"]) for e in double.entities] == [
+        ("Line 1.1", double.entity_types["name"]),
+        ("Line 2.1", double.entity_types["name"]),
+        ("1", double.entity_types["name"]),
+    ]
+
+
+def test_clean_run_entities_point_at_their_names(clean_run):
+    demo, _run, _home = clean_run
+    double = demo.double
+    texts = {t["id"]: t["text"] for t in double.transcriptions}
+    names = {e["id"]: e["name"] for e in double.entities}
+    assert [
+        (
+            texts[link["transcription"]],
+            texts[link["transcription"]][
+                link["offset"] : link["offset"] + link["length"]
+            ],
+            names[link["entity"]],
+        )
+        for link in double.transcription_entities
+    ] == [
+        ("Text of Line 1.1", "Line 1.1", "Line 1.1"),
+        ("Text of Line 2.1", "Line 2.1", "Line 2.1"),
+        ("Text of 1", "1", "1"),
+    ]
+
+
+def test_clean_run_classifications(clean_run):
+    demo, _run, _home = clean_run
+    double = demo.double
+    assert set(double.ml_classes) == {"demo"}
+    assert [(c["element"], c["confidence"]) for c in double.classifications] == [
+        (element_id, CONFIDENCE) for element_id in demo.elements
+    ]
+
+
+def test_clean_run_metadata(clean_run):
+    demo, _run, _home = clean_run
+    double = demo.double
+    assert [
+        (m["element_id"], m["type"], m["name"], m["value"]) for m in double.metadata
+    ] == [
+        (demo.pages[0], "numeric", "lines", "3"),
+        *(
+            (line, "text", "image size", "1000x300")
+            for line in lines_of(double, demo.pages[0])
+        ),
+        (demo.pages[1], "numeric", "lines", "3"),
+        *(
+            (line, "text", "image size", "1000x300")
+            for line in lines_of(double, demo.pages[1])
+        ),
+        (demo.empty_page, "numeric", "lines", "0"),
     ]
 
 
@@ -312,22 +503,75 @@ def test_dev_mode_reads_line_type_from_config(demo, run_worker, tmp_path):
     ]
 
 
-def test_dev_mode_publishes_nothing(demo, run_worker, tmp_path):
-    page = demo.pages[0]
-    config = tmp_path / "config.yml"
-    config.write_text("line_type: text_line\n")
+def dev_config(folder: Path) -> Path:
+    """A developer-mode configuration turning the image step on."""
+    config = folder / "config.yml"
+    config.write_text("line_type: text_line\ncrop_lines: true\n")
+    return config
 
-    run = run_worker(demo.double, ["--dev", "--config", str(config), "--element", page])
+
+def dev_mode_head(folder: Path, config: Path) -> list[str]:
+    """First log lines of a developer-mode run."""
+    return [
+        f"INFO/arkindex_worker: Worker will use {folder}/data/arkindex as working directory",
+        f"INFO/arkindex_worker: Running with local configuration from {config}",
+        "INFO/arkindex_worker: No worker activity will be stored as it is disabled for this process",
+    ]
+
+
+def read_only(what: str) -> str:
+    return f"WARNING/arkindex_worker: Cannot create {what} as this worker is in read-only mode"
+
+
+def test_dev_mode_opens_images_and_publishes_nothing(demo, run_worker, tmp_path):
+    double, page = demo.double, demo.pages[0]
+    serve_images_from(double, tmp_path)
+    config = dev_config(tmp_path)
+
+    run = run_worker(double, ["--dev", "--config", str(config), "--element", page])
 
     assert run.returncode == 0, run.stderr
     assert run.lines == [
-        f"INFO/arkindex_worker: Worker will use {tmp_path}/data/arkindex as working directory",
-        f"INFO/arkindex_worker: Running with local configuration from {config}",
-        "INFO/arkindex_worker: No worker activity will be stored as it is disabled for this process",
+        *dev_mode_head(tmp_path, config),
         f"INFO/arkindex_worker: Processing page Page 1 ({page}) (1/1)",
-        "WARNING/arkindex_worker: Cannot create transcription as this worker is in read-only mode",
-        "WARNING/arkindex_worker: Cannot create classification as this worker is in read-only mode",
-        "WARNING/arkindex_worker: Cannot create metadata as this worker is in read-only mode",
+        read_only("elements"),
+        read_only("transcription"),
+        read_only("classification"),
+        read_only("metadata"),
+        *(
+            line
+            for line_id in lines_of(double, page)
+            for line in (
+                f"INFO/arkindex_worker: Opened local image "
+                f"{line_image_url(double, line_id)} - size={LINE_SIZE}",
+                read_only("metadata"),
+            )
+        ),
         "INFO/arkindex_worker: Ran on 1 element: 1 completed, 0 failed",
     ]
-    assert [r.method for r in demo.double.requests] == ["GET", "GET"]
+    assert [call(r) for r in double.requests] == [
+        ("GET", f"element/{page}/", "", None),
+        ("GET", f"elements/{page}/children/", "type=text_line", None),
+    ]
+
+
+def test_dev_mode_element_without_lines(demo, run_worker, tmp_path):
+    """Without lines nor a created zone, nothing is transcribed nor tagged."""
+    double, page = demo.double, demo.empty_page
+    config = dev_config(tmp_path)
+
+    run = run_worker(double, ["--dev", "--config", str(config), "--element", page])
+
+    assert run.returncode == 0, run.stderr
+    assert run.lines == [
+        *dev_mode_head(tmp_path, config),
+        f"INFO/arkindex_worker: Processing page Empty page ({page}) (1/1)",
+        read_only("elements"),
+        read_only("classification"),
+        read_only("metadata"),
+        "INFO/arkindex_worker: Ran on 1 element: 1 completed, 0 failed",
+    ]
+    assert [call(r) for r in double.requests] == [
+        ("GET", f"element/{page}/", "", None),
+        ("GET", f"elements/{page}/children/", "type=text_line", None),
+    ]
