@@ -125,7 +125,12 @@ class DemoWorker(ElementsWorker):
     def tag_name(self, transcription: Transcription, name: str) -> None:
         """Create an entity for ``name`` and link it to where it is in the text."""
         entity_type = self.setting("entity_type")
-        self.check_required_entity_types([entity_type], create_missing=True)
+        if not self.entity_types:
+            self.list_corpus_entity_types()
+        if entity_type not in self.entity_types:
+            # Unlike check_required_entity_types, safe when another task of the
+            # same process creates the type at the same time
+            self.create_entity_type(entity_type)
         entity_id = self.create_entity(name, entity_type)
         self.create_transcription_entity(
             transcription,
