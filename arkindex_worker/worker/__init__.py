@@ -9,10 +9,13 @@ Subclass [ElementsWorker][arkindex_worker.worker.ElementsWorker] and override
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
@@ -177,10 +180,22 @@ class ElementsWorker(
         support_cache: whether the worker can use the SQLite cache.
     """
 
+    overlap_requests: bool = True
+    """Overlap network waits across elements (our addition).
+
+    While an element is processed, the next element is retrieved, and its final
+    activity update is sent in the background while the next one starts. Each
+    element's own requests keep their order. Set it to ``False`` (or the
+    ``ARKINDEX_WORKER_OVERLAP`` environment variable to ``0``) for strictly
+    sequential requests, as upstream sends them.
+    """
+
     def __init__(
         self, description: str = "Arkindex Elements Worker", support_cache: bool = False
     ):
         super().__init__(description, support_cache)
+        if os.environ.get("ARKINDEX_WORKER_OVERLAP") == "0":
+            self.overlap_requests = False
         self.classes = {}
         self.entity_types = {}
         self.corpus_types = {}
@@ -275,12 +290,19 @@ class ElementsWorker(
             )
 
         count = None if queue_mode else len(elements)
-        failed = 0
         processed = 0
-        for processed, item in enumerate(elements, start=1):
-            progress = f"n°{processed}" if queue_mode else f"{processed}/{count}"
-            if not self._process_item(item, progress, start=not queue_mode):
-                failed += 1
+        # The queue is never read ahead (each pull starts an activity on the
+        # server), and offline there are no network waits to overlap
+        overlapping = self.overlap_requests and not (queue_mode or self.is_offline)
+        with _Overlap(enabled=overlapping) as overlap:
+            for processed, (item, element) in enumerate(
+                overlap.read_ahead(elements, self._retrieve), start=1
+            ):
+                progress = f"n°{processed}" if queue_mode else f"{processed}/{count}"
+                self._process_item(
+                    item, element, progress, overlap, start=not queue_mode
+                )
+        failed = overlap.failed
 
         if queue_mode:
             if not processed:
@@ -289,44 +311,65 @@ class ElementsWorker(
             count = processed
         _report(count, failed, "element")
 
+    def _retrieve(self, item: str | Element | CachedElement) -> Element | CachedElement:
+        """The element to process: ``item`` itself, or the element of that ID."""
+        if isinstance(item, CachedElement | Element):
+            return item
+        return Element(**self.retrieve_element(element_id=item))
+
     def _process_item(
-        self, item: str | Element | CachedElement, progress: str, start: bool
-    ) -> bool:
-        """Process one element with its activity updates; False when it failed.
+        self,
+        item: str | Element | CachedElement,
+        retrieval: Future,
+        progress: str,
+        overlap: _Overlap,
+        start: bool,
+    ) -> None:
+        """Process one element with its activity updates; failures go to ``overlap``.
 
         Args:
             item: an element, or the ID of an element to retrieve.
+            retrieval: the element's retrieval, possibly started ahead.
             progress: shown in the log line, e.g. ``2/10`` or ``n°2``.
+            overlap: runs the final activity update in the background.
             start: send the ``started`` activity update (the queue already did).
         """
         element = None
         try:
-            if isinstance(item, CachedElement | Element):
-                element = item
-            else:
-                element = Element(**self.retrieve_element(element_id=item))
+            element = retrieval.result()
             logger.info(f"Processing {element} ({progress})")
 
             if start and not self.update_activity(element.id, ActivityState.Started):
                 logger.info(
                     f"Skipping element {element.id} as it was already processed"
                 )
-                return True
+                return
             self.process_element(element)
-            self.update_activity(element.id, ActivityState.Processed)
-            return True
-        except Exception as e:
-            element_id = element.id if element else item
-            logger.warning(
-                _failure_message(f"element {element_id}", e),
-                exc_info=e if self.args.verbose else None,
+            # Sent only once the element's publications are done; it may still be
+            # in flight while the next element starts
+            overlap.finish(
+                element,
+                lambda: self.update_activity(element.id, ActivityState.Processed),
+                self._element_failed,
             )
-            if element:
-                try:
-                    self.update_activity(element.id, ActivityState.Error)
-                except Exception:
-                    pass
-            return False
+        except Exception as e:
+            self._element_failed(item if element is None else element, e)
+            overlap.failed += 1
+
+    def _element_failed(
+        self, element: str | Element | CachedElement, error: Exception
+    ) -> None:
+        """Log a failed element and mark its activity in error (errors ignored)."""
+        element_id = element if isinstance(element, str) else element.id
+        logger.warning(
+            _failure_message(f"element {element_id}", error),
+            exc_info=error if self.args.verbose else None,
+        )
+        if not isinstance(element, str):
+            try:
+                self.update_activity(element.id, ActivityState.Error)
+            except Exception:
+                pass
 
     def process_element(self, element: Element | CachedElement) -> None:
         """Process one element; override it. Does nothing by default."""
@@ -518,6 +561,93 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
 
         self.cleanup_downloaded_artifact()
         _report(count, failed, "set")
+
+
+class _Overlap:
+    """Overlaps the network waits of consecutive elements, with one thread.
+
+    The background thread retrieves the next element while the current one is
+    processed, then sends the current element's final activity update while
+    the next one starts. Disabled, everything runs in the calling thread, in
+    upstream's order. Leaving the ``with`` block waits for every background
+    request; the elements whose final update failed are counted in ``failed``.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.executor = ThreadPoolExecutor(1, "overlap") if enabled else None
+        self.pending: list[tuple[Future, Callable[[], None]]] = []
+        self.failed = 0
+
+    def __enter__(self) -> _Overlap:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.collect(wait=True)
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        """Run ``function`` in the background (or now, when disabled)."""
+        if self.executor is not None:
+            return self.executor.submit(function, *args)
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as e:
+            future.set_exception(e)
+        return future
+
+    def read_ahead(
+        self, items: Iterable[Any], retrieve: Callable[[Any], Any]
+    ) -> Iterator[tuple[Any, Future]]:
+        """Yield each item with its retrieval, the next one started in advance."""
+        if self.executor is None:
+            for item in items:
+                yield item, self.submit(retrieve, item)
+            return
+        iterator = iter(items)
+        current = next(iterator, _END)
+        retrieval = self.submit(retrieve, current) if current is not _END else None
+        while current is not _END:
+            upcoming = next(iterator, _END)
+            next_retrieval = (
+                self.submit(retrieve, upcoming) if upcoming is not _END else None
+            )
+            yield current, retrieval
+            self.collect(wait=False)
+            current, retrieval = upcoming, next_retrieval
+
+    def finish(
+        self,
+        element: Any,
+        update: Callable[[], Any],
+        on_failure: Callable[[Any, Exception], None],
+    ) -> None:
+        """Send an element's final update; a failure counts the element failed."""
+        future = self.submit(update)
+
+        def account() -> None:
+            error = future.exception()
+            if error is not None:
+                on_failure(element, error)
+                self.failed += 1
+
+        self.pending.append((future, account))
+        if self.executor is None:
+            self.collect(wait=True)
+
+    def collect(self, wait: bool) -> None:
+        """Account for the finished final updates (all of them when ``wait``)."""
+        still_pending = []
+        for future, account in self.pending:
+            if wait or future.done():
+                account()
+            else:
+                still_pending.append((future, account))
+        self.pending = still_pending
+
+
+_END = object()
 
 
 def _uses_exports(dataset: Dataset) -> bool:

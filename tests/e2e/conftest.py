@@ -89,6 +89,9 @@ def worker_env(double: ArkindexDouble, home: Path, **overrides: str) -> dict[str
         ARKINDEX_WORKER_RUN_ID=double.worker_run_id,
         ARKINDEX_API_RETRY_WAIT_MIN="0",
         ARKINDEX_API_RETRY_WAIT_MAX="0",
+        # Strictly sequential requests, so tests can compare whole request
+        # sequences; test_overlap.py runs with the default overlap
+        ARKINDEX_WORKER_OVERLAP="0",
         XDG_DATA_HOME=str(home / "data"),
         XDG_CONFIG_HOME=str(home / "config"),
     )

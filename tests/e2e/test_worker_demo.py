@@ -241,7 +241,7 @@ def serve_images_from(double: ArkindexDouble, folder: Path) -> None:
         image["url"] = path.as_uri()
 
 
-def run_over_demo(home: Path, fault_rate: float = 0.0) -> tuple[Demo, Run]:
+def run_over_demo(home: Path, fault_rate: float = 0.0, **env: str) -> tuple[Demo, Run]:
     """Process every demo element through an elements list; return the finished state.
 
     The worker version turns the image step on; images are local files.
@@ -255,7 +255,9 @@ def run_over_demo(home: Path, fault_rate: float = 0.0) -> tuple[Demo, Run]:
             [{"id": element_id, "type": "page"} for element_id in demo.elements],
         )
         run = run_demo_worker(
-            ["--elements-list", str(elements_list)], worker_env(double, home), home
+            ["--elements-list", str(elements_list)],
+            worker_env(double, home, **env),
+            home,
         )
     return demo, run
 

@@ -1,0 +1,141 @@
+"""ElementsWorker.run: network waits of consecutive elements overlap."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+
+import pytest
+
+from arkindex_worker.worker import ElementsWorker
+from tests.conftest import WORKER_RUN_ID, api_url
+from tests.worker.factories import element_payload, worker_run_payload
+
+FIRST = "11111111-1111-1111-1111-000000000001"
+SECOND = "11111111-1111-1111-1111-000000000002"
+THIRD = "11111111-1111-1111-1111-000000000003"
+ACTIVITY_URL = api_url(f"workers/versions/{WORKER_RUN_ID}/activity/")
+
+
+def activity_callback(refused: set[tuple[str, str]]):
+    """Answer activity updates, refusing the given (element, state) pairs."""
+
+    def callback(request):
+        body = json.loads(request.body)
+        if (body["element_id"], body["state"]) in refused:
+            return 400, {}, json.dumps({"detail": "refused"})
+        return 200, {}, json.dumps(body)
+
+    return callback
+
+
+@pytest.fixture
+def build(api_env, mock_api, monkeypatch):
+    def build(element_ids, refused=(), overlap=True):
+        monkeypatch.setattr(sys, "argv", ["worker", "--element", *element_ids])
+        if not overlap:
+            monkeypatch.setenv("ARKINDEX_WORKER_OVERLAP", "0")
+        mock_api.get(
+            api_url(f"process/workers/{WORKER_RUN_ID}/"), json=worker_run_payload()
+        )
+        for element_id in element_ids:
+            mock_api.get(
+                api_url(f"element/{element_id}/"), json=element_payload(element_id)
+            )
+        mock_api.add_callback(
+            "PUT",
+            ACTIVITY_URL,
+            callback=activity_callback(set(refused)),
+            content_type="application/json",
+        )
+        return ElementsWorker()
+
+    return build
+
+
+def sent(mock_api) -> list[tuple[str, str]]:
+    """(element, what) of each request after the worker run retrieval."""
+    result = []
+    for c in mock_api.calls[1:]:
+        if c.request.method == "GET":
+            result.append((c.request.url.split("/")[-2], "get"))
+        else:
+            body = json.loads(c.request.body)
+            result.append((body["element_id"], body["state"]))
+    return result
+
+
+def test_each_element_keeps_its_order(build, mock_api):
+    worker = build([FIRST, SECOND, THIRD])
+    worker.run()
+    requests = sent(mock_api)
+    assert len(requests) == 9
+    for element_id in (FIRST, SECOND, THIRD):
+        assert [what for who, what in requests if who == element_id] == [
+            "get",
+            "started",
+            "processed",
+        ]
+
+
+def test_next_element_is_retrieved_ahead(build, mock_api):
+    worker = build([FIRST, SECOND])
+    retrieved = threading.Event()
+
+    def process(element):
+        # Processing the first element: the second one is being retrieved
+        if element.id == FIRST:
+            for _ in range(2000):
+                if sum(c.request.method == "GET" for c in mock_api.calls[1:]) == 2:
+                    retrieved.set()
+                    break
+                threading.Event().wait(0.001)
+
+    worker.process_element = process
+    worker.run()
+    assert retrieved.is_set()
+
+
+def test_failed_final_update_counts_the_element_failed(build, mock_api, caplog):
+    worker = build([FIRST, SECOND], refused={(FIRST, "processed")})
+    worker.run()
+    assert (FIRST, "error") in sent(mock_api)
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert (
+        f"An API error occurred while processing element {FIRST}: "
+        "400 Bad Request - {'detail': 'refused'}"
+    ) in messages
+    assert messages[-1] == "Ran on 2 elements: 1 completed, 1 failed"
+
+
+def test_every_final_update_failing_exits_1(build, mock_api):
+    worker = build([FIRST], refused={(FIRST, "processed")})
+    with pytest.raises(SystemExit) as e:
+        worker.run()
+    assert e.value.code == 1
+
+
+def test_overlap_off_keeps_upstream_order(build, mock_api):
+    worker = build([FIRST, SECOND], overlap=False)
+    assert worker.overlap_requests is False
+    worker.run()
+    assert sent(mock_api) == [
+        (FIRST, "get"),
+        (FIRST, "started"),
+        (FIRST, "processed"),
+        (SECOND, "get"),
+        (SECOND, "started"),
+        (SECOND, "processed"),
+    ]
+
+
+def test_class_attribute_turns_overlap_off(build, mock_api):
+    class Sequential(ElementsWorker):
+        overlap_requests = False
+
+    build([FIRST, SECOND])
+    worker = Sequential()
+    worker.run()
+    assert [who for who, _ in sent(mock_api)] == [FIRST] * 3 + [SECOND] * 3
