@@ -91,6 +91,7 @@ SPEC = {
     "arkindex_worker.offline": set(),
     "arkindex_worker.cli": set(),
     "arkindex_worker.validation": set(),
+    "arkindex_worker.worker.overlap": set(),
 }  # fmt: skip
 
 OURS = {
@@ -106,6 +107,7 @@ OURS = {
         "OfflineUnavailableError", "stable_id",
     },
     "arkindex_worker.cli": {"describe_fatal_error", "run_worker"},
+    "arkindex_worker.worker.overlap": {"Overlap"},
     "arkindex_worker.validation": {
         "check", "check_confidence", "check_element", "check_int",
         "check_optional_str", "check_polygon", "check_source_filter", "check_str",

@@ -12,10 +12,9 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
@@ -35,6 +34,7 @@ from arkindex_worker.worker.element import ElementMixin
 from arkindex_worker.worker.entity import EntityMixin
 from arkindex_worker.worker.image import ImageMixin
 from arkindex_worker.worker.metadata import MetaDataMixin, MetaType
+from arkindex_worker.worker.overlap import Overlap
 from arkindex_worker.worker.process import ActivityState, ProcessMixin, ProcessMode
 from arkindex_worker.worker.task import TaskMixin
 from arkindex_worker.worker.transcription import TranscriptionMixin
@@ -294,7 +294,7 @@ class ElementsWorker(
         # The queue is never read ahead (each pull starts an activity on the
         # server), and offline there are no network waits to overlap
         overlapping = self.overlap_requests and not (queue_mode or self.is_offline)
-        with _Overlap(enabled=overlapping) as overlap:
+        with Overlap(enabled=overlapping) as overlap:
             for processed, (item, element) in enumerate(
                 overlap.read_ahead(elements, self._retrieve), start=1
             ):
@@ -322,7 +322,7 @@ class ElementsWorker(
         item: str | Element | CachedElement,
         retrieval: Future,
         progress: str,
-        overlap: _Overlap,
+        overlap: Overlap,
         start: bool,
     ) -> None:
         """Process one element with its activity updates; failures go to ``overlap``.
@@ -561,93 +561,6 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
 
         self.cleanup_downloaded_artifact()
         _report(count, failed, "set")
-
-
-class _Overlap:
-    """Overlaps the network waits of consecutive elements, with one thread.
-
-    The background thread retrieves the next element while the current one is
-    processed, then sends the current element's final activity update while
-    the next one starts. Disabled, everything runs in the calling thread, in
-    upstream's order. Leaving the ``with`` block waits for every background
-    request; the elements whose final update failed are counted in ``failed``.
-    """
-
-    def __init__(self, enabled: bool) -> None:
-        self.executor = ThreadPoolExecutor(1, "overlap") if enabled else None
-        self.pending: list[tuple[Future, Callable[[], None]]] = []
-        self.failed = 0
-
-    def __enter__(self) -> _Overlap:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.collect(wait=True)
-        if self.executor is not None:
-            self.executor.shutdown(wait=True)
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
-        """Run ``function`` in the background (or now, when disabled)."""
-        if self.executor is not None:
-            return self.executor.submit(function, *args)
-        future: Future = Future()
-        try:
-            future.set_result(function(*args))
-        except Exception as e:
-            future.set_exception(e)
-        return future
-
-    def read_ahead(
-        self, items: Iterable[Any], retrieve: Callable[[Any], Any]
-    ) -> Iterator[tuple[Any, Future]]:
-        """Yield each item with its retrieval, the next one started in advance."""
-        if self.executor is None:
-            for item in items:
-                yield item, self.submit(retrieve, item)
-            return
-        iterator = iter(items)
-        current = next(iterator, _END)
-        retrieval = self.submit(retrieve, current) if current is not _END else None
-        while current is not _END:
-            upcoming = next(iterator, _END)
-            next_retrieval = (
-                self.submit(retrieve, upcoming) if upcoming is not _END else None
-            )
-            yield current, retrieval
-            self.collect(wait=False)
-            current, retrieval = upcoming, next_retrieval
-
-    def finish(
-        self,
-        element: Any,
-        update: Callable[[], Any],
-        on_failure: Callable[[Any, Exception], None],
-    ) -> None:
-        """Send an element's final update; a failure counts the element failed."""
-        future = self.submit(update)
-
-        def account() -> None:
-            error = future.exception()
-            if error is not None:
-                on_failure(element, error)
-                self.failed += 1
-
-        self.pending.append((future, account))
-        if self.executor is None:
-            self.collect(wait=True)
-
-    def collect(self, wait: bool) -> None:
-        """Account for the finished final updates (all of them when ``wait``)."""
-        still_pending = []
-        for future, account in self.pending:
-            if wait or future.done():
-                account()
-            else:
-                still_pending.append((future, account))
-        self.pending = still_pending
-
-
-_END = object()
 
 
 def _uses_exports(dataset: Dataset) -> bool:
