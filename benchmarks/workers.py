@@ -1,0 +1,155 @@
+"""Benchmark of a whole worker run: the scenario worker against the loopback double.
+
+Runs the ``worker-scenario`` console script (two sub-elements, one
+transcription, one classification and one metadata per element) as a
+subprocess against the Arkindex API double of ``tests/e2e``, with a fixed
+latency added to every answer, and prints: wall time, time per element,
+requests per element against the scenario's minimum, start-up time (process
+start to first request), worker CPU time per request, peak memory, and the
+import time of ``arkindex_worker.worker``. Each scenario runs with the overlap
+of network waits on (the default) and off (``ARKINDEX_WORKER_OVERLAP=0``,
+upstream's strictly sequential order), to show the difference.
+
+Usage: ``python benchmarks/workers.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.e2e.conftest import worker_env
+from tests.e2e.double import ArkindexDouble
+
+SCRIPT = Path(sys.executable).with_name("worker-scenario")
+# GET element, PUT started, CreateElements, CreateTranscription,
+# CreateClassification, CreateMetaData, PUT processed
+MINIMUM_PER_ELEMENT = 7
+# RetrieveWorkerRun, ListCorpusMLClasses, CreateMLClass
+MINIMUM_PER_RUN = 3
+
+
+class SlowDouble(ArkindexDouble):
+    """The API double, answering every request after a fixed latency."""
+
+    def __init__(self, latency: float, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.latency = latency
+        self.first_request_at: float | None = None
+
+    def handle(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
+        if self.first_request_at is None:
+            self.first_request_at = time.perf_counter()
+        # Outside the double's lock: concurrent requests wait concurrently
+        time.sleep(self.latency)
+        return super().handle(method, target, headers, raw)
+
+
+def children_usage() -> tuple[float, int]:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
+    """One run of the scenario worker; its measures."""
+    with tempfile.TemporaryDirectory() as tmp, SlowDouble(latency) as double:
+        home = Path(tmp)
+        image = double.add_image(1000, 1000)
+        folder = double.add_element("folder", "Benchmark")
+        ids = [
+            double.add_element("page", f"Page {n}", parent=folder, image=image)
+            for n in range(elements)
+        ]
+        elements_list = home / "elements.json"
+        elements_list.write_text(json.dumps([{"id": i} for i in ids]))
+        env = worker_env(double, home, ARKINDEX_WORKER_OVERLAP="1" if overlap else "0")
+        cpu_before, _ = children_usage()
+        start = time.perf_counter()
+        result = subprocess.run(
+            [str(SCRIPT), "--elements-list", str(elements_list)],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        cpu_after, peak_rss = children_usage()
+        if result.returncode != 0:
+            raise RuntimeError(f"worker-scenario failed:\n{result.stderr[-2000:]}")
+        processed = sum(state == "processed" for state in double.activities.values())
+        if processed != elements:
+            raise RuntimeError(f"only {processed} of {elements} elements processed")
+        requests = len(double.requests)
+        return {
+            "elements": elements,
+            "latency_ms": latency * 1000,
+            "overlap": overlap,
+            "wall_s": wall,
+            "per_element_ms": wall / elements * 1000,
+            "requests": requests,
+            "requests_per_element": (requests - MINIMUM_PER_RUN) / elements,
+            "startup_s": double.first_request_at - start,
+            "cpu_per_request_ms": (cpu_after - cpu_before) / requests * 1000,
+            "peak_rss_mib": peak_rss / 1024,
+        }
+
+
+def import_time(runs: int = 7) -> float:
+    """Median import time of ``arkindex_worker.worker`` in a fresh interpreter."""
+    code = (
+        "import time; t = time.perf_counter(); import arkindex_worker.worker; "
+        "print(time.perf_counter() - t)"
+    )
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    return statistics.median(samples)
+
+
+def report(measure: dict) -> None:
+    target = 0.8 * measure["requests_per_element"] * measure["latency_ms"]
+    print(
+        f"{measure['elements']:>5} elements, {measure['latency_ms']:.0f} ms latency, "
+        f"overlap {'on ' if measure['overlap'] else 'off'}: "
+        f"{measure['wall_s']:6.2f} s, {measure['per_element_ms']:5.1f} ms/element"
+        + (f" (target ≤ {target:.1f})" if target else "")
+        + f", {measure['requests_per_element']:.2f} requests/element "
+        f"(minimum {MINIMUM_PER_ELEMENT}), start-up {measure['startup_s']:.3f} s, "
+        f"CPU {measure['cpu_per_request_ms']:.2f} ms/request, "
+        f"peak RSS {measure['peak_rss_mib']:.0f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small runs only")
+    args = parser.parse_args()
+    sizes = (50,) if args.quick else (200, 2000)
+
+    print(f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"import arkindex_worker.worker: {import_time() * 1000:.0f} ms (median of 7)")
+    for elements in sizes:
+        for overlap in (True, False):
+            report(run_scenario(elements, latency=0.005, overlap=overlap))
+    report(run_scenario(sizes[-1], latency=0.0, overlap=True))
+
+
+if __name__ == "__main__":
+    main()
