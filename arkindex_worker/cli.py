@@ -14,6 +14,11 @@ exit status, in this one place:
 | `SystemExit` (argparse errors, run's exit 1) | unchanged   | (already printed)            |
 | `KeyboardInterrupt`                          | 130         | one line                     |
 | any other exception                          | 1           | one line, traceback with -v  |
+
+The line names the API answer for `ErrorResponse`, the URL for network
+failures, says which write may or may not have been applied for an unconfirmed
+write, and is ``Type: message`` otherwise (just the message for a bare
+``Exception``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import requests
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
+from arkindex_worker.api.errors import UnconfirmedWriteError
 
 __all__ = ["describe_fatal_error", "run_worker"]
 
@@ -38,21 +44,31 @@ def describe_fatal_error(error: BaseException) -> str:
     """One-line description of an error that stopped a worker."""
     if isinstance(error, ErrorResponse):
         return f"The Arkindex API answered {error.title}: {error.content}"
+    if isinstance(error, UnconfirmedWriteError):
+        # Says which write may or may not have been applied
+        return str(error)
+    if isinstance(error, requests.ReadTimeout):
+        return f"No answer from the Arkindex API{_where(error)} in time: {error}"
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return _describe_network_error(error)
     text = str(error)
     name = type(error).__name__
+    if type(error) is Exception and text:
+        return text
     return f"{name}: {text}" if text else name
+
+
+def _where(error: requests.RequestException) -> str:
+    request = getattr(error, "request", None)
+    return f" at {request.url}" if request is not None and request.url else ""
 
 
 def _describe_network_error(error: requests.RequestException) -> str:
     """``Could not reach the Arkindex API at URL: reason``, without urllib3's noise."""
-    request = getattr(error, "request", None)
-    where = f" at {request.url}" if request is not None and request.url else ""
     text = str(error)
     match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
     reason = match.group(1) if match else text or type(error).__name__
-    return f"Could not reach the Arkindex API{where}: {reason}"
+    return f"Could not reach the Arkindex API{_where(error)}: {reason}"
 
 
 def _verbose(worker: Any) -> bool:

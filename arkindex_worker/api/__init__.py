@@ -26,6 +26,8 @@ from arkindex_worker.api.errors import (
     ErrorMessage,
     ErrorResponse,
     SchemaError,
+    UnconfirmedWriteError,
+    UnexpectedContentError,
 )
 from arkindex_worker.api.options import (
     DEFAULT_BASE_URL,
@@ -53,6 +55,8 @@ __all__ = [
     "PaginationMode",
     "ResponsePaginator",
     "SchemaError",
+    "UnconfirmedWriteError",
+    "UnexpectedContentError",
     "options_from_env",
     "should_verify_cert",
 ]

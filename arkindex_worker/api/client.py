@@ -5,6 +5,14 @@ a client sends no request. `schema_url` (or `ARKINDEX_API_SCHEMA_URL`) replaces 
 document; otherwise the server's own schema is loaded once, lazily, the first time a
 call names an operation or a keyword the bundled document does not know.
 
+Every request is sent with (connect, read) time-outs of (30, 60) seconds;
+`ARKINDEX_API_CONNECT_TIMEOUT` and `ARKINDEX_API_TIMEOUT` (the read time-out)
+change them, in seconds (keywords `connect_timeout` and `read_timeout`).
+
+A success answer that is not the JSON an operation returns (an HTML page from a
+web front-end or a proxy, a body that is not valid JSON) raises
+`UnexpectedContentError`, naming the operation and the content type.
+
 !!! note "Differs from upstream"
     The upstream client fetches the server schema at construction, and only retries
     HTTP 5xx answers. See `arkindex_worker.api.retry` for our retry policy and its
@@ -24,17 +32,23 @@ from urllib.parse import quote, urljoin, urlparse
 import requests
 
 from arkindex_worker.api.auth import DEFAULT_CSRF_COOKIE, TokenAuth
-from arkindex_worker.api.download import ACCEPT, decode_response
+from arkindex_worker.api.download import (
+    ACCEPT,
+    content_type,
+    decode_response,
+    looks_like_html,
+)
 from arkindex_worker.api.errors import (
     ClientError,
     ErrorMessage,
     SchemaError,
+    UnexpectedContentError,
     error_from_response,
 )
 from arkindex_worker.api.options import (
     DEFAULT_BASE_URL,
-    REQUEST_TIMEOUT,
     SCHEMA_ENDPOINT,
+    request_timeout,
     should_verify_cert,
 )
 from arkindex_worker.api.pagination import ResponsePaginator
@@ -87,6 +101,19 @@ def _invalid(text: str, code: str) -> ClientError:
     return ClientError([ErrorMessage(text, code)])
 
 
+def _unexpected(
+    operation: Operation, response: requests.Response, problem: str, detail: str
+) -> UnexpectedContentError:
+    return UnexpectedContentError(
+        operation.id,
+        response.status_code,
+        content_type(response),
+        response.url,
+        problem,
+        detail,
+    )
+
+
 class ArkindexClient:
     """Client of the Arkindex REST API.
 
@@ -104,9 +131,13 @@ class ArkindexClient:
         retry_wait_max: Longest retry wait (`ARKINDEX_API_RETRY_WAIT_MAX`, 60 s).
         read_retries: Re-sends of a read whose answer was lost
             (`ARKINDEX_API_READ_RETRIES`, 2).
+        connect_timeout: Seconds to open a connection
+            (`ARKINDEX_API_CONNECT_TIMEOUT`, 30).
+        read_timeout: Seconds to wait for an answer (`ARKINDEX_API_TIMEOUT`, 60).
 
     Raises:
         SchemaError: The `schema_url` document could not be read.
+        ValueError: A retry or time-out setting is invalid.
     """
 
     def __init__(
@@ -123,7 +154,10 @@ class ArkindexClient:
         retry_wait_min: float | None = None,
         retry_wait_max: float | None = None,
         read_retries: int | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
+        self.timeout = request_timeout(connect_timeout, read_timeout)
         self.retry_policy = RetryPolicy.configure(
             retries=retries,
             retry_wait_min=retry_wait_min,
@@ -296,6 +330,7 @@ class ArkindexClient:
         Raises:
             ClientError: The call cannot be made (nothing was sent).
             ErrorResponse: The server answered with a 4xx or 5xx status.
+            UnexpectedContentError: A success answer is not the expected JSON.
         """
         operation = self._checked_operation(operation_id, parameters)
         if operation.deprecated:
@@ -328,7 +363,7 @@ class ArkindexClient:
             params=dict(sorted(query.items())) or None,
             json=_jsonable(body),
             headers=headers or None,
-            timeout=REQUEST_TIMEOUT,
+            timeout=self.timeout,
             stream=operation.download,
         )
         return self._handle(operation, response)
@@ -336,14 +371,29 @@ class ArkindexClient:
     def _handle(self, operation: Operation, response: requests.Response) -> Any:
         status = response.status_code
         failed = 400 <= status <= 599
+        expects_json = not failed and not operation.download
+        if expects_json and looks_like_html(response):
+            raise _unexpected(
+                operation,
+                response,
+                "an HTML page",
+                "the API URL may point at a web page, or a proxy answered",
+            )
         try:
             content = decode_response(
                 response, as_file=operation.download and not failed
             )
-        except Exception:
-            if not 500 <= status <= 599:
+        except Exception as error:
+            # A 5xx page is kept as text; a success answer that is not JSON
+            # (or not UTF-8) must not reach worker code as a confusing value
+            if 500 <= status <= 599:
+                content = response.text
+            elif expects_json and isinstance(error, ValueError):
+                raise _unexpected(
+                    operation, response, "an invalid JSON body", str(error)
+                ) from error
+            else:
                 raise
-            content = response.text
         if failed:
             title = f"{status} {response.reason}"
             raise error_from_response(title, status, content, response)

@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import os
+import re
 import tempfile
 from email.message import Message
 from typing import Any
@@ -17,10 +18,20 @@ from urllib.parse import unquote, urlparse
 
 import requests
 
-__all__ = ["ACCEPT", "DownloadedFile", "decode_response", "download"]
+__all__ = [
+    "ACCEPT",
+    "DownloadedFile",
+    "content_type",
+    "decode_response",
+    "download",
+    "looks_like_html",
+]
 
 ACCEPT = "application/json, text/*, */*"
 CHUNK_SIZE = 64 * 1024
+_HTML_DOCUMENT = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<!doctype\s+html|<html[\s>])", re.I
+)
 
 
 class DownloadedFile(io.BufferedReader):
@@ -80,7 +91,8 @@ def _extension(content_type: str) -> str:
     return _mime_types().guess_extension(content_type) or ""
 
 
-def _content_type(response: requests.Response) -> str | None:
+def content_type(response: requests.Response) -> str | None:
+    """Media type of an answer, lower-cased without parameters (`None` if absent)."""
     value = response.headers.get("Content-Type")
     if value is None:
         return None
@@ -95,7 +107,7 @@ def _friendly_name(response: requests.Response) -> str:
         filename = _sanitise(message.get_filename() or "")
         if filename:
             return filename
-    extension = _extension(_content_type(response) or "")
+    extension = _extension(content_type(response) or "")
     name = _sanitise(unquote(urlparse(response.url or "").path))
     if name:
         return name if "." in name else name + extension
@@ -133,6 +145,15 @@ def download(response: requests.Response) -> DownloadedFile:
     return DownloadedFile(path)
 
 
+def looks_like_html(response: requests.Response) -> bool:
+    """Whether a (fully read) answer is an HTML document, whatever its content type.
+
+    Only whole documents count (`<!DOCTYPE html…` or `<html…` first): a text
+    answer holding an HTML fragment is still returned as text.
+    """
+    return bool(_HTML_DOCUMENT.match((response.content or b"")[:1024]))
+
+
 def decode_response(response: requests.Response, as_file: bool = False) -> Any:
     """Decode a response body: JSON, text, file, or `None` for an empty body.
 
@@ -144,9 +165,9 @@ def decode_response(response: requests.Response, as_file: bool = False) -> Any:
         return download(response)
     if not response.content:
         return None
-    content_type = _content_type(response)
-    if content_type is None or content_type == "application/json":
+    media = content_type(response)
+    if media is None or media == "application/json":
         return json.loads(response.content.decode("utf-8"))
-    if content_type.startswith("text/"):
+    if media.startswith("text/"):
         return response.text
     return download(response)

@@ -11,6 +11,9 @@ Exception
 ├── ClientError                   the call cannot be made (nothing was sent)
 └── SchemaError                   no usable OpenAPI document
 
+ValueError
+└── UnexpectedContentError        a success answer that is not the JSON expected
+
 requests.RequestException subclass (ReadTimeout, ConnectionError, …)
 └── UnconfirmedWriteError (mixin)  a write was sent, its answer was lost: never re-sent
 ```
@@ -34,6 +37,7 @@ __all__ = [
     "ErrorResponse",
     "SchemaError",
     "UnconfirmedWriteError",
+    "UnexpectedContentError",
     "error_from_response",
     "unconfirmed_write",
 ]
@@ -167,6 +171,44 @@ class ClientError(Exception):
 
 class SchemaError(Exception):
     """Acquiring or reading an OpenAPI document failed."""
+
+
+class UnexpectedContentError(ValueError):
+    """A success answer whose body is not the JSON the operation returns.
+
+    Typically an HTML page: the API URL points at a web front-end, or a proxy
+    answered with its own page and a 2xx status. Not an `ErrorResponse`, whose
+    contract is an HTTP 4xx/5xx answer: code that catches `ErrorResponse` reads
+    `status_code` to handle conflicts or missing objects, and the paginator
+    retries any `ErrorResponse`; neither applies to a page that will not change.
+    Not a `ClientError` either, which means nothing was sent. A `ValueError`,
+    like the `json.JSONDecodeError` callers used to get from such answers.
+
+    Attributes:
+        operation_id: The operation that expected JSON.
+        status_code: HTTP status of the answer.
+        content_type: Media type of the answer (`None` without the header).
+        url: URL that answered.
+    """
+
+    def __init__(
+        self,
+        operation_id: str,
+        status_code: int,
+        content_type: str | None,
+        url: str,
+        problem: str,
+        detail: str,
+    ) -> None:
+        self.operation_id = operation_id
+        self.status_code = status_code
+        self.content_type = content_type
+        self.url = url
+        media = content_type or "no Content-Type"
+        super().__init__(
+            f"Operation {operation_id} expected JSON, got {problem} "
+            f"({media}, HTTP {status_code} from {url}): {detail}"
+        )
 
 
 class UnconfirmedWriteError(requests.RequestException):

@@ -2,7 +2,9 @@
 
 The paginator retries each page itself (any `ErrorResponse`, connection errors and
 time-outs) through `ArkindexClient.single_request`, which never retries: retries are
-not stacked.
+not stacked. Its upstream random waits (under 1 s after an API error, 1 to 10 s
+after a connection error) are bounded by the client's longest retry wait
+(`ARKINDEX_API_RETRY_WAIT_MAX`).
 """
 
 from __future__ import annotations
@@ -140,7 +142,9 @@ class ResponsePaginator:
         if self._tries[key] <= 0:
             self._give_up(key)
         else:
-            time.sleep(wait)
+            # The upstream random waits, bounded like the client's own retries
+            policy = getattr(self.client, "retry_policy", None)
+            time.sleep(wait if policy is None else min(wait, policy.wait_max))
 
     def _fetch_page(self) -> bool:
         """Try to load the next pending page once; `True` when it was loaded."""
@@ -153,7 +157,12 @@ class ResponsePaginator:
             logger.warning(f"API Error {e.status_code} on pagination: {e.content}")
             self._failed(key, random.random())
             return False
-        except (requests.ConnectionError, requests.Timeout) as e:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            # An answer cut short: the page is read again like a lost one
+            requests.exceptions.ChunkedEncodingError,
+        ) as e:
             logger.error(f"Server connection error, will retry in a few seconds: {e}")
             self._failed(key, random.randint(1, 10))
             return False

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -43,6 +42,7 @@ from arkindex_worker.api.errors import (
     UnconfirmedWriteError,
     unconfirmed_write,
 )
+from arkindex_worker.api.options import env_setting
 
 __all__ = ["IDEMPOTENT_METHODS", "Failure", "RetryPolicy", "classify"]
 
@@ -127,18 +127,6 @@ def retry_after(error: BaseException) -> float | None:
     return max(0.0, seconds)
 
 
-def _setting(value: Any, variable: str, default: Any, kind: type) -> Any:
-    if value is None:
-        raw = os.environ.get(variable)
-        if not raw:
-            return default
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise ValueError(f"{variable} must be a number, got {raw!r}") from None
-    return value
-
-
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
@@ -192,14 +180,14 @@ class RetryPolicy:
     ) -> RetryPolicy:
         """Build a policy from keywords, falling back on environment variables."""
         return cls(
-            attempts=_setting(retries, "ARKINDEX_API_RETRIES", cls.attempts, int),
-            wait_min=_setting(
+            attempts=env_setting(retries, "ARKINDEX_API_RETRIES", cls.attempts, int),
+            wait_min=env_setting(
                 retry_wait_min, "ARKINDEX_API_RETRY_WAIT_MIN", cls.wait_min, float
             ),
-            wait_max=_setting(
+            wait_max=env_setting(
                 retry_wait_max, "ARKINDEX_API_RETRY_WAIT_MAX", cls.wait_max, float
             ),
-            read_retries=_setting(
+            read_retries=env_setting(
                 read_retries, "ARKINDEX_API_READ_RETRIES", cls.read_retries, int
             ),
         )

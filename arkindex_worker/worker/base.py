@@ -583,7 +583,11 @@ def _gpg_decrypt(path: Path) -> str:
         check=False,
     )
     if result.returncode != 0:
-        stderr = result.stderr.decode("utf-8", errors="replace").strip()
+        stderr = "; ".join(
+            line.strip()
+            for line in result.stderr.decode("utf-8", errors="replace").splitlines()
+            if line.strip()
+        )
         raise RuntimeError(f"GPG error: exit status {result.returncode} - {stderr}")
     return result.stdout.decode("utf-8")
 

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-import arkindex_worker.api
 from arkindex_worker.api import (
     DEFAULT_BASE_URL,
     REQUEST_TIMEOUT,
@@ -17,33 +16,6 @@ from arkindex_worker.api import (
     should_verify_cert,
 )
 from tests.conftest import API_TOKEN, BASE_URL
-
-PUBLIC_NAMES = [
-    "DEFAULT_BASE_URL",
-    "REQUEST_TIMEOUT",
-    "SCHEMA_ENDPOINT",
-    "ArkindexClient",
-    "ArkindexClientError",
-    "ArkindexConflictError",
-    "ArkindexError",
-    "ArkindexServerError",
-    "ArkindexValidationError",
-    "ClientError",
-    "DownloadedFile",
-    "ErrorMessage",
-    "ErrorResponse",
-    "PaginationMode",
-    "ResponsePaginator",
-    "SchemaError",
-    "options_from_env",
-    "should_verify_cert",
-]
-
-
-def test_all_is_exactly_the_public_names():
-    assert sorted(arkindex_worker.api.__all__) == sorted(PUBLIC_NAMES)
-    for name in PUBLIC_NAMES:
-        assert getattr(arkindex_worker.api, name) is not None
 
 
 def test_constants():

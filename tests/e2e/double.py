@@ -8,10 +8,18 @@ applying them, so a retried request has the same effect as a first one.
 The corpus state lives in `tests.e2e.corpus`, the operation handlers in
 `tests.e2e.routes`.
 
+Targeted faults (`Fault`, added with `ArkindexDouble.inject`) hit the requests
+that match an operation, a method and an ID, a number of times or for a seeded
+share of them: error statuses and HTML pages (the request is not applied),
+connections closed without an answer (before or after applying the request),
+late answers (for read time-outs), answers cut in the middle of their JSON, and
+outages (nobody listens on the port for a while: connections are refused).
+
 In tests::
 
     with ArkindexDouble() as double:
         page = double.add_element("page", "Page 1", image=double.add_image())
+        double.inject(Fault("drop-after", operation="CreateClassification"))
         ...  # run a worker with ARKINDEX_API_URL=double.url
         assert [r.operation for r in double.requests] == [...]
 
@@ -24,10 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import threading
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.e2e.corpus import build_demo_corpus
@@ -43,7 +54,9 @@ from tests.e2e.routes import (
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "FAULT_KINDS",
     "ArkindexDouble",
+    "Fault",
     "RecordedRequest",
     "build_demo_corpus",
 ]
@@ -53,11 +66,108 @@ BAD_GATEWAY_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><h1>502 Bad Gateway</h1></body></html>"
 )
+UNAVAILABLE_PAGE = (
+    "<html><head><title>503 Service Unavailable</title></head>"
+    "<body><h1>503 Service Unavailable</h1></body></html>"
+)
+FRONTEND_PAGE = (
+    "<!DOCTYPE html><html><head><title>Arkindex</title></head>"
+    '<body><div id="app"></div></body></html>'
+)
+SERVER_ERROR = {
+    "type": "server_error",
+    "errors": [{"attr": None, "code": "error", "detail": "A server error occurred."}],
+}
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+NO_ANSWER = 0
+"""Status recorded for a request whose connection was closed without an answer."""
+
+ANSWERED_FAULTS = {
+    "500": (500, {}, SERVER_ERROR),
+    "502": (502, HTML, BAD_GATEWAY_PAGE),
+    "503": (503, HTML, UNAVAILABLE_PAGE),
+    "html": (200, HTML, FRONTEND_PAGE),
+}
+"""Faults answered instead of the request: status, headers, body."""
+APPLIED_FAULTS = ("drop-after", "slow", "cut", "outage")
+"""Faults that apply the request first, then spoil or delay its answer."""
+FAULT_KINDS = (*ANSWERED_FAULTS, "429", "drop-before", *APPLIED_FAULTS)
+CUT_AT = 10
+"""Bytes of the JSON body sent before a ``cut`` answer closes the connection."""
+
+
+@dataclass
+class Fault:
+    """A fault injected into the requests that match it.
+
+    Kinds, the request not applied: ``500`` (an Arkindex JSON server error),
+    ``502`` and ``503`` (HTML pages, as a load balancer answers), ``429`` (with
+    ``Retry-After``), ``html`` (a 200 HTML page, as a web front-end answers),
+    ``drop-before`` (the connection closed without an answer). The request
+    applied first: ``drop-after`` (then closed without an answer), ``slow``
+    (answered after ``delay`` seconds), ``cut`` (``Content-Length`` announces the
+    whole JSON body, only its first `CUT_AT` bytes are sent, then the connection
+    is closed), ``outage`` (answered with ``Connection: close``, then the port
+    is closed for ``delay`` seconds: new connections are refused).
+
+    Args:
+        kind: one of `FAULT_KINDS`, or a tuple of them drawn at random.
+        operation: only requests of this operationId.
+        method: only requests with this HTTP method.
+        element: only requests whose path or JSON body holds this ID.
+        times: how many matching requests to hit (``None``: no limit).
+        rate: share of the matching requests hit (seeded, reproducible draws).
+        delay: seconds of a ``slow`` answer or of an ``outage``.
+        retry_after: ``Retry-After`` header of a ``429``.
+    """
+
+    kind: str | tuple[str, ...]
+    operation: str | None = None
+    method: str | None = None
+    element: str | None = None
+    times: int | None = 1
+    rate: float = 1.0
+    delay: float = 1.0
+    retry_after: str = "0"
+    hits: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        unknown = set(kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"Unknown fault kinds: {sorted(unknown)}")
+
+    def matches(
+        self, operation: str | None, method: str, target: str, raw: bytes
+    ) -> bool:
+        """Whether a request is one this fault may hit (its budget left)."""
+        return (
+            (self.times is None or self.hits < self.times)
+            and self.operation in (None, operation)
+            and self.method in (None, method)
+            and (
+                self.element is None
+                or self.element in target
+                or self.element.encode() in raw
+            )
+        )
+
+
+class Injection(NamedTuple):
+    """What to do with the answer of a request a fault hit."""
+
+    kind: str
+    delay: float
+    retry_after: str
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request received by the double, with the status it was answered."""
+    """One request received by the double, with the status it was answered.
+
+    ``injected`` requests were not applied (their answer was replaced, or their
+    connection closed first); ``status`` is `NO_ANSWER` when none was sent.
+    """
 
     operation: str | None
     method: str
@@ -67,6 +177,8 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int
     injected: bool = False
+    fault: str | None = None
+    """Kind of the fault that hit the request (`Fault`), applied or not."""
 
     @property
     def params(self) -> dict[str, list[str]]:
@@ -98,39 +210,76 @@ class ArkindexDouble(ArkindexRoutes):
         self.page_size = page_size
         self.port = port
         self._faults = random.Random(seed)
+        self._seed = seed
         super().__init__(seed)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._bound_port: int | None = None
+        self._outage: threading.Timer | None = None
+        self._connections: dict[_Handler, bool] = {}
+        self._seen: Counter = Counter()
         self.requests: list[RecordedRequest] = []
+        self.faults: list[Fault] = []
 
     # ------------------------------------------------------------ life cycle
 
     @property
     def url(self) -> str:
         """Base URL to give clients as ``ARKINDEX_API_URL``."""
-        if self._server is None:
+        if self._bound_port is None:
             raise RuntimeError("The double is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"http://127.0.0.1:{self._bound_port}/"
 
     def start(self) -> ArkindexDouble:
         """Start serving in a background thread."""
-        handler = type("Handler", (_Handler,), {"double": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
+        self._listen(self.port)
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        with self._lock:
+            if self._outage is not None:
+                self._outage.cancel()
+                self._outage = None
+        self._close()
+        self._bound_port = None
+
+    def _listen(self, port: int) -> None:
+        handler = type("Handler", (_Handler,), {"double": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        self._bound_port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def _close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join()
             self._server = None
+
+    def _start_outage(self, seconds: float) -> None:
+        """Stop listening (new connections are refused), then listen again."""
+        self._close()
+        with self._lock:
+            # Idle kept-alive connections would escape the outage
+            for handler, busy in list(self._connections.items()):
+                if not busy:
+                    handler.hang_up()
+            self._outage = threading.Timer(seconds, self._end_outage)
+            self._outage.daemon = True
+            self._outage.start()
+
+    def _end_outage(self) -> None:
+        with self._lock:
+            if self._outage is None:  # stopped meanwhile
+                return
+            self._outage = None
+            self._listen(self._bound_port)
 
     def __enter__(self) -> ArkindexDouble:
         return self.start()
@@ -148,16 +297,70 @@ class ArkindexDouble(ArkindexRoutes):
         """Operation IDs of the served requests, in order."""
         return [r.operation for r in self.served()]
 
+    def faulted(self) -> list[RecordedRequest]:
+        """The requests a fault hit (`Fault`, or the ``fault_rate`` draws)."""
+        return [r for r in self.requests if r.fault is not None]
+
+    # ------------------------------------------------------------ faults
+
+    def inject(self, *faults: Fault) -> ArkindexDouble:
+        """Add targeted faults; the first one matching a request applies."""
+        self.faults.extend(faults)
+        return self
+
+    def _draw(
+        self, operation: str | None, method: str, target: str, raw: bytes
+    ) -> Injection | None:
+        """The targeted fault hitting a request, if any (call with the lock)."""
+        key = f"{method} {target} {raw!r}"
+        self._seen[key] += 1
+        for index, fault in enumerate(self.faults):
+            if not fault.matches(operation, method, target, raw):
+                continue
+            # Seeded by the request itself: the same requests are hit whatever
+            # the order in which concurrent requests arrive
+            draws = random.Random(f"{self._seed}|{index}|{key}|{self._seen[key]}")
+            if fault.rate < 1 and draws.random() >= fault.rate:
+                continue
+            fault.hits += 1
+            kinds = fault.kind if isinstance(fault.kind, tuple) else (fault.kind,)
+            return Injection(draws.choice(kinds), fault.delay, fault.retry_after)
+        return None
+
+    @staticmethod
+    def _injected_answer(injection: Injection) -> tuple[int, dict, Any]:
+        if injection.kind == "429":
+            return (
+                429,
+                {"Retry-After": injection.retry_after},
+                {"detail": "Request was throttled."},
+            )
+        if injection.kind == "drop-before":
+            return NO_ANSWER, {}, None
+        return ANSWERED_FAULTS[injection.kind]
+
+    @staticmethod
+    def _api_path(target: str) -> str | None:
+        path = urlsplit(target).path
+        return path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else None
+
     # ------------------------------------------------------------ dispatch
 
     def handle(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
         """Serve one request; return ``(status, extra headers, payload)``."""
+        return self.dispatch(method, target, headers, raw)[:3]
+
+    def dispatch(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
+        """Serve one request; return ``(status, extra headers, payload, injection)``.
+
+        ``injection`` (an `Injection` or ``None``) tells how to spoil the answer.
+        """
         url = urlsplit(target)
-        path = url.path[len(API_PREFIX) :] if url.path.startswith(API_PREFIX) else None
+        path = self._api_path(target)
         public = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         with self._lock:
             operation, handler, groups = self._resolve(method, path)
-            injected, extra = False, {}
+            injected, extra, injection, fault = False, {}, None, None
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
@@ -165,9 +368,17 @@ class ArkindexDouble(ArkindexRoutes):
             try:
                 if self._authorization(headers) is None:
                     raise Reject(401, {"detail": "Invalid token."})
-                if self.fault_rate and self._faults.random() < self.fault_rate:
+                if self.faults:
+                    injection = self._draw(operation, method, target, raw)
+                if injection is not None:
+                    fault = injection.kind
+                if injection is not None and injection.kind not in APPLIED_FAULTS:
+                    injected = True
+                    status, extra, payload = self._injected_answer(injection)
+                elif self.fault_rate and self._faults.random() < self.fault_rate:
                     injected = True
                     status, extra, payload = self._fault()
+                    fault = str(status)
                 elif handler is None:
                     raise Reject(404, NOT_FOUND)
                 elif isinstance(body, str):
@@ -197,9 +408,10 @@ class ArkindexDouble(ArkindexRoutes):
                     public,
                     status,
                     injected,
+                    fault,
                 )
             )
-            return status, extra, payload
+            return status, extra, payload, injection
 
     def _fault(self) -> tuple[int, dict, Any]:
         """A throttling answer or a load balancer's HTML error page."""
@@ -236,12 +448,55 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     double: ArkindexDouble
 
+    def setup(self) -> None:
+        """Register the connection as idle."""
+        super().setup()
+        with self.double._lock:
+            self.double._connections[self] = False
+
+    def finish(self) -> None:
+        """Forget the connection."""
+        with self.double._lock:
+            self.double._connections.pop(self, None)
+        try:
+            super().finish()
+        except OSError:  # the client went away first
+            pass
+
+    def hang_up(self) -> None:
+        """Close an idle kept-alive connection (its client will reconnect)."""
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _serve(self) -> None:
+        with self.double._lock:
+            self.double._connections[self] = True
+        try:
+            self._answer()
+        except OSError:  # the client gave up waiting (read time-out)
+            self.close_connection = True
+        finally:
+            with self.double._lock:
+                if self in self.double._connections:
+                    self.double._connections[self] = False
+
+    def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        status, extra, payload = self.double.handle(
+        status, extra, payload, injection = self.double.dispatch(
             self.command, self.path, dict(self.headers.items()), raw
         )
+        kind = injection.kind if injection else None
+        if kind in ("drop-before", "drop-after"):
+            self.close_connection = True
+            return
+        if kind == "slow":
+            time.sleep(injection.delay)
+        if kind == "outage":
+            self.double._start_outage(injection.delay)
+            extra = {**extra, "Connection": "close"}
         if isinstance(payload, str):
             data = payload.encode()
         else:
@@ -252,6 +507,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if kind == "cut":
+            self.wfile.write(data[:CUT_AT])
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve

@@ -1,0 +1,644 @@
+"""End-to-end: ``worker-demo`` against the API double injecting network and server faults.
+
+Each scenario runs the console script once over the three demo elements (two
+pages with lines, one without), with faults aimed at chosen requests (`Fault`);
+the processes of all scenarios run side by side (one module fixture). Retry
+waits are shortened through ``ARKINDEX_API_RETRY_WAIT_MIN``/``MAX``, not skipped.
+
+Whatever the faults, nothing is lost silently: every element is either processed
+with all its publications, or reported failed by one log line; no publication is
+made twice; the exit status is 0 when some element completed, 1 when none did.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+
+from tests.e2e.conftest import (
+    Demo,
+    Run,
+    build_demo,
+    finish,
+    start_demo_worker,
+    worker_env,
+)
+from tests.e2e.double import (
+    CUT_AT,
+    NO_ANSWER,
+    SERVER_ERROR,
+    UNAVAILABLE_PAGE,
+    ArkindexDouble,
+    Fault,
+)
+from tests.e2e.test_worker_demo import (
+    call,
+    expected_requests,
+    lines_of,
+    serve_images_from,
+)
+
+# Real processes: their waits must really wait, not spin.
+pytestmark = pytest.mark.real_sleep
+
+SHORT_WAITS = {
+    "ARKINDEX_API_RETRY_WAIT_MIN": "0.01",
+    "ARKINDEX_API_RETRY_WAIT_MAX": "0.05",
+}
+WAIT = "0.05"
+"""Every retry wait of the scenarios with `SHORT_WAITS` (exponential waits, capped)."""
+READ_TIMEOUT = "1.0"
+SLOW = 3.0
+"""Seconds a ``slow`` answer takes: well beyond `READ_TIMEOUT`."""
+OUTAGE = 0.3
+OUTAGE_WAITS = {
+    "ARKINDEX_API_RETRY_WAIT_MIN": "0.2",
+    "ARKINDEX_API_RETRY_WAIT_MAX": "0.2",
+}
+"""Four waits of 0.2 s outlast an outage of `OUTAGE` seconds."""
+DROPPED = (
+    "('Connection aborted.', "
+    "RemoteDisconnected('Remote end closed connection without response'))"
+)
+SUMMARY = re.compile(r"Ran on 3 elements: (\d) completed, (\d) failed$")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Faults aimed at the demo elements, the worker's environment, the double's seed."""
+
+    faults: Callable[[Demo], list[Fault]]
+    env: dict[str, str] = field(default_factory=lambda: dict(SHORT_WAITS))
+    seed: int = 0
+
+
+def _line(demo: Demo, page: int) -> str:
+    """ID of the first text line of a page (transcriptions mention lines, not pages)."""
+    return lines_of(demo.double, demo.pages[page])[0]
+
+
+SCENARIOS = {
+    # A share of every request answered 500/502/503; one write always 503
+    "server-errors": Scenario(
+        lambda demo: [
+            Fault(
+                "503",
+                operation="CreateClassification",
+                element=demo.pages[1],
+                times=None,
+            ),
+            Fault(("500", "502", "503"), times=None, rate=0.25),
+        ],
+        # Draws every status, on reads, writes and activity updates
+        seed=4,
+    ),
+    # 429 on a read, an activity update and a write; Retry-After under and over
+    # the longest wait
+    "throttled": Scenario(
+        lambda demo: [
+            Fault(
+                "429",
+                operation="RetrieveElement",
+                element=demo.pages[0],
+                retry_after="0.02",
+            ),
+            Fault(
+                "429",
+                operation="UpdateWorkerActivity",
+                element=demo.pages[1],
+                times=2,
+                retry_after="120",
+            ),
+            Fault(
+                "429",
+                operation="CreateClassification",
+                element=demo.empty_page,
+                retry_after="120",
+            ),
+        ]
+    ),
+    # Connections closed without an answer, before or after applying the request
+    "dropped": Scenario(
+        lambda demo: [
+            Fault(
+                "drop-before", operation="ListElementChildren", element=demo.pages[1]
+            ),
+            Fault("drop-after", operation="RetrieveElement", element=demo.pages[1]),
+            Fault(
+                "drop-before", operation="CreateClassification", element=demo.pages[0]
+            ),
+            Fault("drop-after", operation="CreateMetaData", element=demo.empty_page),
+        ]
+    ),
+    # Answers later than the client's read time-out
+    "read-timeouts": Scenario(
+        lambda demo: [
+            Fault(
+                "slow", operation="RetrieveElement", element=demo.pages[0], delay=SLOW
+            ),
+            Fault(
+                "slow",
+                operation="ListElementChildren",
+                element=demo.empty_page,
+                delay=SLOW,
+            ),
+            Fault(
+                "slow",
+                operation="CreateTranscriptions",
+                element=_line(demo, 1),
+                delay=SLOW,
+            ),
+        ],
+        env={**SHORT_WAITS, "ARKINDEX_API_TIMEOUT": READ_TIMEOUT},
+    ),
+    # Content-Length larger than the JSON sent, then the connection closed
+    "cut": Scenario(
+        lambda demo: [
+            Fault("cut", operation="ListElementChildren", element=demo.pages[0]),
+            Fault("cut", operation="RetrieveElement", element=demo.pages[1]),
+            Fault("cut", operation="CreateClassification", element=demo.empty_page),
+        ]
+    ),
+    # Nobody listens for a while after a read: the next write is refused
+    "outage": Scenario(
+        lambda demo: [
+            Fault(
+                "outage",
+                operation="ListElementChildren",
+                element=demo.pages[0],
+                delay=OUTAGE,
+            )
+        ],
+        env=dict(OUTAGE_WAITS),
+    ),
+    # One write fails on every element
+    "all-fail": Scenario(
+        lambda demo: [Fault("500", operation="CreateClassification", times=None)]
+    ),
+}
+
+
+@dataclass
+class Outcome:
+    """A finished scenario: the double's state, the run, and the double's port."""
+
+    demo: Demo
+    run: Run
+    port: int
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory) -> dict[str, Outcome]:
+    """Run every scenario at once, each against its own double."""
+    home = tmp_path_factory.mktemp("faults")
+    doubles, started = {}, {}
+    try:
+        for name, scenario in SCENARIOS.items():
+            folder = home / name
+            folder.mkdir()
+            double = ArkindexDouble(seed=scenario.seed).start()
+            doubles[name] = double
+            demo = build_demo(double)
+            serve_images_from(double, folder)
+            double.version_configuration = {"crop_lines": True}
+            double.inject(*scenario.faults(demo))
+            port = int(double.url.rsplit(":", 1)[1].rstrip("/"))
+            process = start_demo_worker(
+                ["--element", *demo.elements],
+                worker_env(double, folder, **scenario.env),
+                folder,
+            )
+            started[name] = (demo, process, port)
+        return {
+            name: Outcome(demo, finish(process), port)
+            for name, (demo, process, port) in started.items()
+        }
+    finally:
+        for double in doubles.values():
+            double.stop()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def publications(double: ArkindexDouble, element_id: str) -> Counter:
+    """What the worker published for an element, counted."""
+    lines = lines_of(double, element_id)
+    zones = [
+        child
+        for child in double.children(element_id)
+        if double.elements[child]["worker_run_id"]
+    ]
+    names = {e: double.elements[e]["name"] for e in [*lines, *zones]}
+    transcriptions = {
+        t["id"]: names[t["element_id"]]
+        for t in double.transcriptions
+        if t["element_id"] in names
+    }
+    published = Counter(("zone", double.elements[z]["name"]) for z in zones)
+    published.update(("transcription", name) for name in transcriptions.values())
+    published.update(
+        ("entity link", transcriptions[link["transcription"]])
+        for link in double.transcription_entities
+        if link["transcription"] in transcriptions
+    )
+    published.update(
+        ("classification", c["element"])
+        for c in double.classifications
+        if c["element"] == element_id
+    )
+    published.update(
+        ("metadata", names.get(m["element_id"], "element"), m["name"])
+        for m in double.metadata
+        if m["element_id"] in (element_id, *lines)
+    )
+    return published
+
+
+def complete_publications(double: ArkindexDouble, element_id: str) -> Counter:
+    """Everything the demo worker publishes for an element, once."""
+    lines = [double.elements[line]["name"] for line in lines_of(double, element_id)]
+    targets = lines or ["1"]
+    return Counter(
+        [
+            ("zone", "1"),
+            *(("transcription", name) for name in targets),
+            ("entity link", targets[0]),
+            ("classification", element_id),
+            ("metadata", "element", "lines"),
+            *(("metadata", name, "image size") for name in lines),
+        ]
+    )
+
+
+def failure_lines(run: Run, element_id: str) -> list[str]:
+    """The log lines reporting that an element failed."""
+    return [
+        line
+        for line in run.lines
+        if line.startswith(
+            (
+                f"WARNING/arkindex_worker: Failed running worker on element {element_id}: ",
+                "WARNING/arkindex_worker: An API error occurred while processing "
+                f"element {element_id}: ",
+            )
+        )
+    ]
+
+
+def processed(outcome: Outcome) -> list[str]:
+    double = outcome.demo.double
+    return [e for e in outcome.demo.elements if double.activities.get(e) == "processed"]
+
+
+def failed(outcome: Outcome) -> list[str]:
+    return [e for e in outcome.demo.elements if e not in processed(outcome)]
+
+
+def unconfirmed(element_id: str, kind: str, method: str, operation: str, why: str):
+    """The log line of an element whose write got no answer."""
+    return (
+        f"WARNING/arkindex_worker: Failed running worker on element {element_id}: "
+        f'Unconfirmed{kind}("{method} {operation}: the request may or may not have '
+        f"been applied by the server (no answer received: {why}); it was not sent "
+        'again")'
+    )
+
+
+def retry_lines(run: Run) -> list[str]:
+    """The client's retry lines, without their logger prefix."""
+    prefix = "INFO/arkindex_worker.api: Retrying "
+    return [line[len(prefix) :] for line in run.lines if line.startswith(prefix)]
+
+
+def requests_of(double: ArkindexDouble, operation: str, element_id: str) -> list:
+    """Requests of an operation mentioning an element, in order."""
+    return [
+        r
+        for r in double.requests
+        if r.operation == operation
+        and (element_id in r.path or element_id in json.dumps(r.body))
+    ]
+
+
+# ---------------------------------------------------------------- every scenario
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_faults_were_injected(outcomes, name):
+    """Each aimed fault hit at least once (or the scenario tests nothing)."""
+    double = outcomes[name].demo.double
+    assert all(fault.hits for fault in double.faults)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_processed_elements_have_all_their_publications(outcomes, name):
+    outcome = outcomes[name]
+    double = outcome.demo.double
+    for element_id in processed(outcome):
+        assert publications(double, element_id) == complete_publications(
+            double, element_id
+        )
+        assert failure_lines(outcome.run, element_id) == []
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_other_elements_are_reported_failed_once(outcomes, name):
+    outcome = outcomes[name]
+    for element_id in failed(outcome):
+        assert len(failure_lines(outcome.run, element_id)) == 1
+        assert outcome.demo.double.activities[element_id] == "error"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_nothing_is_published_twice(outcomes, name):
+    double = outcomes[name].demo.double
+    for element_id in outcomes[name].demo.elements:
+        assert max(publications(double, element_id).values(), default=1) == 1
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_summary_and_exit_status_match_the_double(outcomes, name):
+    outcome = outcomes[name]
+    run = outcome.run
+    match = SUMMARY.search(run.lines[-1])
+    assert match, run.stderr
+    completed, failures = int(match[1]), int(match[2])
+    assert (completed, failures) == (len(processed(outcome)), len(failed(outcome)))
+    assert run.returncode == (0 if completed else 1), run.stderr
+    assert "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------- 5xx
+
+
+def test_server_errors_fail_only_the_element_whose_write_never_passed(outcomes):
+    outcome = outcomes["server-errors"]
+    demo, run = outcome.demo, outcome.run
+    page = demo.pages[1]
+    assert failed(outcome) == [page]
+    assert failure_lines(run, page) == [
+        "WARNING/arkindex_worker: An API error occurred while processing element "
+        f"{page}: 503 Service Unavailable - {UNAVAILABLE_PAGE}"
+    ]
+    assert run.lines[-1] == (
+        "ERROR/arkindex_worker: Ran on 3 elements: 2 completed, 1 failed"
+    )
+    assert run.returncode == 0
+
+
+def test_server_errors_are_retried_five_times_in_all(outcomes):
+    demo = outcomes["server-errors"].demo
+    page = demo.pages[1]
+    attempts = requests_of(demo.double, "CreateClassification", page)
+    assert [r.status for r in attempts] == [503] * 5
+    assert ("classification", page) not in publications(demo.double, page)
+
+
+def test_server_errors_each_retried_after_one_bounded_wait(outcomes):
+    """Every 5xx but the last of the failing write is logged, then sent again."""
+    outcome = outcomes["server-errors"]
+    requests = outcome.demo.double.requests
+    last = requests_of(
+        outcome.demo.double, "CreateClassification", outcome.demo.pages[1]
+    )[-1]
+    injected = [r for r in requests if r.injected and r is not last]
+    assert {r.status for r in injected} == {500, 502, 503}
+    assert {r.method for r in injected} == {"GET", "POST", "PUT"}
+    assert Counter(retry_or_page_warning(line) for line in outcome.run.lines) == (
+        Counter(expected_retry(r) for r in injected)
+        + Counter({None: len(outcome.run.lines) - len(injected)})
+    )
+    for index, request in enumerate(requests):
+        if request.injected and request is not last:
+            assert call(requests[index + 1]) == call(request)
+
+
+PAGINATED = {"ListElementChildren", "ListCorpusEntityTypes", "ListCorpusMLClasses"}
+REASONS = {
+    500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
+    503: "503 Service Unavailable",
+}
+
+
+def retry_or_page_warning(line: str) -> str | None:
+    """A retry line, without its attempt number; ``None`` for other lines."""
+    if line.startswith("WARNING/arkindex_worker.api: API Error "):
+        return line.split(" on pagination:")[0]
+    if line.startswith("INFO/arkindex_worker.api: Retrying "):
+        return re.sub(r" \(attempt \d of 5 failed\)$", "", line)
+    return None
+
+
+def expected_retry(request) -> str:
+    """The line logged before retrying an injected 5xx."""
+    if request.operation in PAGINATED:  # the paginator retries its pages itself
+        return f"WARNING/arkindex_worker.api: API Error {request.status}"
+    return (
+        f"INFO/arkindex_worker.api: Retrying {request.operation} in {WAIT} seconds "
+        f"after HTTP {REASONS[request.status]}"
+    )
+
+
+def test_all_elements_failing_exits_1(outcomes):
+    outcome = outcomes["all-fail"]
+    demo, run = outcome.demo, outcome.run
+    assert run.returncode == 1
+    assert run.lines[-1] == (
+        "ERROR/arkindex_worker: Ran on 3 elements: 0 completed, 3 failed"
+    )
+    for element_id in demo.elements:
+        assert failure_lines(run, element_id) == [
+            "WARNING/arkindex_worker: An API error occurred while processing element "
+            f"{element_id}: 500 Internal Server Error - {SERVER_ERROR}"
+        ]
+        attempts = requests_of(demo.double, "CreateClassification", element_id)
+        assert len(attempts) == 5
+    assert retry_lines(run) == [
+        f"CreateClassification in {WAIT} seconds after HTTP 500 Internal Server "
+        f"Error (attempt {attempt} of 5 failed)"
+        for _element in demo.elements
+        for attempt in range(1, 5)
+    ]
+
+
+# ---------------------------------------------------------------- 429
+
+
+def test_throttled_requests_of_every_method_are_retried(outcomes):
+    outcome = outcomes["throttled"]
+    demo = outcome.demo
+    assert processed(outcome) == demo.elements
+    assert [call(r) for r in demo.double.served()] == expected_requests(demo)
+    assert {r.method for r in demo.double.faulted()} == {"GET", "PUT", "POST"}
+
+
+def test_throttled_waits_follow_retry_after_within_the_bound(outcomes):
+    assert retry_lines(outcomes["throttled"].run) == [
+        "RetrieveElement in 0.02 seconds after HTTP 429 Too Many Requests "
+        "(attempt 1 of 5 failed)",
+        f"UpdateWorkerActivity in {WAIT} seconds after HTTP 429 Too Many Requests "
+        "(attempt 1 of 5 failed)",
+        f"UpdateWorkerActivity in {WAIT} seconds after HTTP 429 Too Many Requests "
+        "(attempt 2 of 5 failed)",
+        f"CreateClassification in {WAIT} seconds after HTTP 429 Too Many Requests "
+        "(attempt 1 of 5 failed)",
+    ]
+
+
+# ---------------------------------------------------------------- dropped connections
+
+
+def test_dropped_reads_are_sent_again(outcomes):
+    outcome = outcomes["dropped"]
+    double, page = outcome.demo.double, outcome.demo.pages[1]
+    assert page in processed(outcome)
+    for operation, fault in (
+        ("RetrieveElement", "drop-after"),
+        ("ListElementChildren", "drop-before"),
+    ):
+        assert [r.fault for r in requests_of(double, operation, page)] == [fault, None]
+
+
+def test_dropped_write_before_applying_fails_its_element(outcomes):
+    outcome = outcomes["dropped"]
+    double, page = outcome.demo.double, outcome.demo.pages[0]
+    assert failure_lines(outcome.run, page) == [
+        unconfirmed(page, "ConnectionError", "POST", "CreateClassification", DROPPED)
+    ]
+    assert len(requests_of(double, "CreateClassification", page)) == 1
+    assert ("classification", page) not in publications(double, page)
+
+
+def test_dropped_write_after_applying_fails_its_element(outcomes):
+    """The metadata exists, but the worker could not know: a re-run settles it."""
+    outcome = outcomes["dropped"]
+    double, page = outcome.demo.double, outcome.demo.empty_page
+    assert failure_lines(outcome.run, page) == [
+        unconfirmed(page, "ConnectionError", "POST", "CreateMetaData", DROPPED)
+    ]
+    assert len(requests_of(double, "CreateMetaData", page)) == 1
+    assert publications(double, page)[("metadata", "element", "lines")] == 1
+
+
+# ---------------------------------------------------------------- read time-outs
+
+
+def test_late_reads_are_sent_again(outcomes):
+    outcome = outcomes["read-timeouts"]
+    demo = outcome.demo
+    assert demo.pages[0] in processed(outcome)
+    assert demo.empty_page in processed(outcome)
+    for operation, element_id in (
+        ("RetrieveElement", demo.pages[0]),
+        ("ListElementChildren", demo.empty_page),
+    ):
+        requests = requests_of(demo.double, operation, element_id)
+        assert [r.fault for r in requests] == ["slow", None]
+
+
+def test_late_write_fails_its_element(outcomes):
+    outcome = outcomes["read-timeouts"]
+    double, page = outcome.demo.double, outcome.demo.pages[1]
+    timed_out = (
+        f"HTTPConnectionPool(host='127.0.0.1', port={outcome.port}): "
+        f"Read timed out. (read timeout={READ_TIMEOUT})"
+    )
+    assert failure_lines(outcome.run, page) == [
+        unconfirmed(page, "ReadTimeout", "POST", "CreateTranscriptions", timed_out)
+    ]
+    line = lines_of(double, page)[0]
+    assert len(requests_of(double, "CreateTranscriptions", line)) == 1
+    # Applied by the server, though the worker could not know
+    assert publications(double, page)[("transcription", "Line 2.1")] == 1
+
+
+# ---------------------------------------------------------------- cut answers
+
+
+def test_cut_reads_are_sent_again(outcomes):
+    outcome = outcomes["cut"]
+    demo = outcome.demo
+    for operation, element_id in (
+        ("ListElementChildren", demo.pages[0]),
+        ("RetrieveElement", demo.pages[1]),
+    ):
+        assert element_id in processed(outcome)
+        requests = requests_of(demo.double, operation, element_id)
+        assert [r.fault for r in requests] == ["cut", None]
+
+
+def test_cut_write_fails_its_element(outcomes):
+    outcome = outcomes["cut"]
+    double, page = outcome.demo.double, outcome.demo.empty_page
+    (classification,) = [c for c in double.classifications if c["element"] == page]
+    missing = len(json.dumps(classification).encode()) - CUT_AT
+    incomplete = f"IncompleteRead({CUT_AT} bytes read, {missing} more expected)"
+    assert failure_lines(outcome.run, page) == [
+        unconfirmed(
+            page,
+            "ChunkedEncodingError",
+            "POST",
+            "CreateClassification",
+            f"('Connection broken: {incomplete}', {incomplete})",
+        )
+    ]
+    assert len(requests_of(double, "CreateClassification", page)) == 1
+
+
+# ---------------------------------------------------------------- refused connections
+
+
+def test_refused_write_is_retried_until_the_server_is_back(outcomes):
+    outcome = outcomes["outage"]
+    demo = outcome.demo
+    assert processed(outcome) == demo.elements
+    assert [call(r) for r in demo.double.requests] == expected_requests(demo)
+    lines = retry_lines(outcome.run)
+    assert lines
+    assert {re.sub(r" \(attempt \d of 5 failed\)$", "", line) for line in lines} == {
+        "CreateElements in 0.2 seconds after ConnectionError, the request did not "
+        "reach the server"
+    }
+
+
+# ---------------------------------------------------------------- the double's faults
+
+
+def test_unknown_fault_kind_is_refused():
+    with pytest.raises(ValueError, match=r"Unknown fault kinds: \['504'\]"):
+        Fault(("502", "504"))
+
+
+def test_faults_hit_only_matching_requests_within_their_budget():
+    with ArkindexDouble() as double:
+        page = build_demo(double).pages[0]
+        double.inject(Fault("drop-before", operation="RetrieveElement", times=2))
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {double.token}"
+        url = f"{double.url}api/v1/element/{page}/"
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(session.get(url, timeout=5).status_code)
+            except requests.ConnectionError:
+                outcomes.append(None)
+        worker_run = session.get(
+            f"{double.url}api/v1/process/workers/{double.worker_run_id}/", timeout=5
+        )
+    assert outcomes == [None, None, 200]
+    assert worker_run.status_code == 200
+    assert [(r.status, r.injected, r.fault) for r in double.requests] == [
+        (NO_ANSWER, True, "drop-before"),
+        (NO_ANSWER, True, "drop-before"),
+        (200, False, None),
+        (200, False, None),
+    ]
+    assert double.faulted() == double.requests[:2]
