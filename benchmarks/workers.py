@@ -48,12 +48,12 @@ class SlowDouble(ArkindexDouble):
         self.latency = latency
         self.first_request_at: float | None = None
 
-    def handle(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
+    def dispatch(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
         if self.first_request_at is None:
             self.first_request_at = time.perf_counter()
         # Outside the double's lock: concurrent requests wait concurrently
         time.sleep(self.latency)
-        return super().handle(method, target, headers, raw)
+        return super().dispatch(method, target, headers, raw)
 
 
 def children_usage() -> tuple[float, int]:

@@ -22,6 +22,7 @@ web front-end or a proxy, a body that is not valid JSON) raises
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -95,6 +96,21 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
     return value
+
+
+def _read_environment_once(session: requests.Session, base_url: str) -> str | None:
+    """Apply the proxy variables once, instead of at every request.
+
+    With ``trust_env``, requests reads the whole environment at each request
+    (about a third of its own time per call). The proxies are those of the
+    API's host; ``.netrc`` files are not read (the API authenticates by token).
+
+    Returns:
+        The CA bundle the environment names, to verify certificates with.
+    """
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
 def _invalid(text: str, code: str) -> ClientError:
@@ -177,6 +193,8 @@ class ArkindexClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.session.verify = verify
         self.session.headers.update({"Accept": ACCEPT, "User-Agent": USER_AGENT})
+        ca_bundle = _read_environment_once(self.session, base_url)
+        self._verify = ca_bundle if ca_bundle and verify else None
 
         self.schema_url = schema_url
         self.document = Document(url=base_url)
@@ -357,16 +375,44 @@ class ArkindexClient:
         if self.sleep_duration:
             logger.debug(f"Waiting {self.sleep_duration} seconds before the request")
             time.sleep(self.sleep_duration)
-        response = self.session.request(
-            operation.method,
-            url,
-            params=dict(sorted(query.items())) or None,
-            json=_jsonable(body),
-            headers=headers or None,
-            timeout=self.timeout,
-            stream=operation.download,
+        response = self._send(
+            operation, url, dict(sorted(query.items())), _jsonable(body), headers
         )
         return self._handle(operation, response)
+
+    def _send(
+        self,
+        operation: Operation,
+        url: str,
+        query: dict[str, Any],
+        body: Any,
+        headers: dict[str, str],
+    ) -> requests.Response:
+        """Prepare and send one request through the session.
+
+        Prepared here rather than by ``Session.request``, whose merging of the
+        session's settings into every request costs as much as the rest of the
+        request's Python work; the result is the same request.
+        """
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=operation.method,
+            url=url,
+            headers={**self.session.headers, **headers},
+            params=query or None,
+            json=body,
+            auth=self.session.auth,
+            cookies=self.session.cookies,
+            hooks=self.session.hooks,
+        )
+        return self.session.send(
+            prepared,
+            timeout=self.timeout,
+            stream=operation.download,
+            verify=self._verify or self.session.verify,
+            proxies=self.session.proxies,
+            allow_redirects=True,
+        )
 
     def _handle(self, operation: Operation, response: requests.Response) -> Any:
         status = response.status_code
