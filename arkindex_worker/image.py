@@ -52,7 +52,7 @@ from arkindex_worker import logger
 from arkindex_worker.api.options import should_verify_cert
 from arkindex_worker.local_images import open_local
 from arkindex_worker.utils import pluralize
-from arkindex_worker.validation import check
+from arkindex_worker.validation import check, check_element_or_cached
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -454,13 +454,9 @@ def revert_orientation(
     Raises:
         AssertionError: invalid arguments, or an element without polygon.
     """
-    from arkindex_worker.cache import CachedElement
     from arkindex_worker.models import Element
 
-    check(
-        element and isinstance(element, Element | CachedElement),
-        "element shouldn't be null and should be an Element or CachedElement",
-    )
+    check_element_or_cached(element)
     check(
         polygon and isinstance(polygon, list),
         "polygon shouldn't be null and should be a list",

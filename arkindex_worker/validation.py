@@ -16,9 +16,12 @@ import warnings
 from typing import Any
 
 __all__ = [
+    "ELEMENT_OR_CACHED",
+    "ELEMENT_OR_CACHED_TYPE",
     "check",
     "check_confidence",
     "check_element",
+    "check_element_or_cached",
     "check_int",
     "check_optional_str",
     "check_polygon",
@@ -116,6 +119,27 @@ def check_element(
 ) -> None:
     """Check a truthy instance of ``types`` (e.g. ``Element`` or ``CachedElement``)."""
     check(value and isinstance(value, types), message)
+
+
+ELEMENT_OR_CACHED = (
+    "element shouldn't be null and should be an Element or CachedElement"
+)
+ELEMENT_OR_CACHED_TYPE = (
+    "element shouldn't be null and should be of type Element or CachedElement"
+)
+
+
+def check_element_or_cached(value: Any, message: str = ELEMENT_OR_CACHED) -> None:
+    """Check an API `Element` or a cache `CachedElement` (the usual element argument).
+
+    ``message`` is ``ELEMENT_OR_CACHED``, or ``ELEMENT_OR_CACHED_TYPE`` for the
+    helpers whose upstream message says "of type".
+    """
+    # Imported here: models and cache use this module
+    from arkindex_worker.cache import CachedElement
+    from arkindex_worker.models import Element
+
+    check_element(value, (Element, CachedElement), message)
 
 
 def check_str(value: Any, name: str, *, prefix: str = "") -> None:

@@ -110,6 +110,7 @@ OURS = {
     "arkindex_worker.cli": {"describe_fatal_error", "run_worker"},
     "arkindex_worker.worker.overlap": {"Overlap"},
     "arkindex_worker.validation": {
+        "ELEMENT_OR_CACHED", "ELEMENT_OR_CACHED_TYPE", "check_element_or_cached",
         "check", "check_confidence", "check_element", "check_int",
         "check_optional_str", "check_polygon", "check_source_filter", "check_str",
         "check_uuid", "item_prefix",

@@ -22,16 +22,13 @@ from arkindex_worker.utils import (
 from arkindex_worker.validation import (
     check,
     check_confidence,
-    check_element,
+    check_element_or_cached,
     check_str,
     item_prefix,
 )
 
 __all__ = ["ClassificationMixin"]
 
-ELEMENT_OR_CACHED = (
-    "element shouldn't be null and should be an Element or CachedElement"
-)
 
 # The server's answer when this worker run already classified the element so.
 UNIQUE_SET_ERROR = "The fields element, worker_run, ml_class must make a unique set."
@@ -141,7 +138,7 @@ class ClassificationMixin:
             The API answer; ``None`` in read-only mode or when this worker run
             already set this class on the element.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        check_element_or_cached(element)
         check_str(ml_class, "ml_class")
         check_confidence(confidence, required=True)
         check(
@@ -197,7 +194,7 @@ class ClassificationMixin:
             The created classifications, in order (with a ``class_name`` key when
             the cache is off); ``None`` in read-only mode.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        check_element_or_cached(element)
         check(
             classifications and isinstance(classifications, list),
             "classifications shouldn't be null and should be of type list",

@@ -30,6 +30,7 @@ from arkindex_worker.validation import (
     check,
     check_confidence,
     check_element,
+    check_element_or_cached,
     check_polygon,
     check_source_filter,
     check_str,
@@ -47,9 +48,6 @@ __all__ = [
 
 Polygon = list[list[int | float]]
 
-ELEMENT_OR_CACHED = (
-    "element shouldn't be null and should be an Element or CachedElement"
-)
 
 # Listing filters, in the order they are checked (it decides which error wins).
 _SOURCE_FILTERS = {
@@ -610,7 +608,7 @@ class ElementMixin:
         Returns:
             The API answer; ``None`` in read-only mode.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        check_element_or_cached(element)
         if "type" in kwargs:
             check(isinstance(kwargs["type"], str), "type should be a str")
         if "name" in kwargs:
@@ -698,7 +696,7 @@ class ElementMixin:
 
         Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
         """
-        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        check_element_or_cached(element)
         query = _listing_query(locals())
         if self.use_cache:
             children = CachedElement.select().where(
@@ -728,7 +726,7 @@ class ElementMixin:
 
         Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
         """
-        check_element(element, (Element, CachedElement), ELEMENT_OR_CACHED)
+        check_element_or_cached(element)
         query = _listing_query(locals())
         if self.use_cache:
             parent_ids = CachedElement.select(CachedElement.parent_id).where(

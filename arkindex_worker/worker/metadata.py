@@ -11,13 +11,15 @@ from typing import Any
 from arkindex_worker.cache import CachedElement, unsupported_cache
 from arkindex_worker.models import Element
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
-from arkindex_worker.validation import check, check_element, check_str
+from arkindex_worker.validation import (
+    ELEMENT_OR_CACHED_TYPE,
+    check,
+    check_element_or_cached,
+    check_str,
+)
 
 __all__ = ["MetaDataMixin", "MetaType"]
 
-ELEMENT_MESSAGE = (
-    "element shouldn't be null and should be of type Element or CachedElement"
-)
 READ_ONLY_MESSAGE = "Cannot create metadata as this worker is in read-only mode"
 
 
@@ -108,7 +110,7 @@ class MetaDataMixin:
         Returns:
             The ID of the created metadata, or ``None`` in read-only mode.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        check_element_or_cached(element, ELEMENT_OR_CACHED_TYPE)
         _check_type(type)
         check_str(name, "name")
         check_str(value, "value")
@@ -150,7 +152,7 @@ class MetaDataMixin:
         Returns:
             The created metadata, or ``None`` in read-only mode.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        check_element_or_cached(element, ELEMENT_OR_CACHED_TYPE)
         metas = _checked_metadata(metadata_list)
         if self.skip_publication(READ_ONLY_MESSAGE):
             return None
@@ -174,7 +176,7 @@ class MetaDataMixin:
             element: the element.
             load_parents: also list the metadata of its ancestors.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        check_element_or_cached(element, ELEMENT_OR_CACHED_TYPE)
         query = {}
         if load_parents is not None:
             check(isinstance(load_parents, bool), "load_parents should be of type bool")

@@ -19,7 +19,7 @@ from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_ba
 from arkindex_worker.validation import (
     check,
     check_confidence,
-    check_element,
+    check_element_or_cached,
     check_polygon,
     check_source_filter,
     check_str,
@@ -27,8 +27,6 @@ from arkindex_worker.validation import (
 )
 
 __all__ = ["TextOrientation", "TranscriptionMixin"]
-
-ELEMENT_MESSAGE = "element shouldn't be null and should be an Element or CachedElement"
 
 
 class TextOrientation(Enum):
@@ -116,7 +114,7 @@ class TranscriptionMixin:
         Returns:
             The created transcription, or ``None`` in read-only mode.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        check_element_or_cached(element)
         check_str(text, "text")
         _check_orientation(orientation)
         check_confidence(confidence, required=True)
@@ -198,7 +196,7 @@ class TranscriptionMixin:
             One ``{"id", "element_id", "created"}`` dict per item, or ``None`` in
             read-only mode.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        check_element_or_cached(element)
         check_str(sub_element_type, "sub_element_type")
         copies = _checked_copies(transcriptions, with_polygon=True)
         if self.skip_publication(
@@ -317,7 +315,7 @@ class TranscriptionMixin:
             [CachedTranscription][arkindex_worker.cache.CachedTranscription] when
             the cache is used.
         """
-        check_element(element, (Element, CachedElement), ELEMENT_MESSAGE)
+        check_element_or_cached(element)
         query: dict[str, Any] = {}
         if element_type:
             check(isinstance(element_type, str), "element_type should be of type str")
