@@ -92,6 +92,7 @@ SPEC = {
     "arkindex_worker.cli": set(),
     "arkindex_worker.validation": set(),
     "arkindex_worker.worker.overlap": set(),
+    "arkindex_worker.worker.listing": set(),
 }  # fmt: skip
 
 OURS = {
@@ -109,6 +110,9 @@ OURS = {
     },
     "arkindex_worker.cli": {"describe_fatal_error", "run_worker"},
     "arkindex_worker.worker.overlap": {"Overlap"},
+    "arkindex_worker.worker.listing": {
+        "filter_cached_elements", "listing_query", "where_source",
+    },
     "arkindex_worker.validation": {
         "ELEMENT_OR_CACHED", "ELEMENT_OR_CACHED_TYPE", "check_element_or_cached",
         "check", "check_confidence", "check_element", "check_int",

@@ -32,11 +32,11 @@ from arkindex_worker.validation import (
     check_element,
     check_element_or_cached,
     check_polygon,
-    check_source_filter,
     check_str,
     check_uuid,
     item_prefix,
 )
+from arkindex_worker.worker.listing import filter_cached_elements, listing_query
 
 __all__ = [
     "ElementMixin",
@@ -48,31 +48,6 @@ __all__ = [
 
 Polygon = list[list[int | float]]
 
-
-# Listing filters, in the order they are checked (it decides which error wins).
-_SOURCE_FILTERS = {
-    "transcription_worker_version": "transcription_worker_run",
-    "transcription_worker_run": None,
-    "worker_version": "worker_run",
-    "worker_run": None,
-}
-_FILTER_ORDER = (
-    "folder",
-    "name",
-    "top_level",
-    "recursive",
-    "transcription_worker_version",
-    "transcription_worker_run",
-    "type",
-    "with_classes",
-    "with_corpus",
-    "with_has_children",
-    "with_metadata",
-    "with_zone",
-    "worker_version",
-    "worker_run",
-)
-_CACHE_FILTERS = {"type", "worker_version", "worker_run"}
 
 # Columns `partial_update_element` may write to; other keywords only go to the API.
 _UPDATABLE_COLUMNS = {
@@ -108,49 +83,6 @@ class MissingElementType(MissingTypeError):
 def slugify(name: str) -> str:
     """Slug of an element type name: ``"Text Line"`` gives ``"text_line"``."""
     return re.sub(r"[^-_a-z0-9]", "", name.lower().replace(" ", "_"))
-
-
-def _listing_query(params: dict[str, Any]) -> dict[str, Any]:
-    """Check the filters of a listing helper and return the query to send.
-
-    Args:
-        params: the helper's arguments (its ``locals()``); unknown names are ignored.
-    """
-    query = {}
-    for name in _FILTER_ORDER:
-        value = params.get(name)
-        if name in _SOURCE_FILTERS:
-            check_source_filter(value, name, deprecated_for=_SOURCE_FILTERS[name])
-        elif name in ("name", "type"):
-            if not value:
-                continue
-            check(isinstance(value, str), f"{name} should be of type str")
-        elif value is not None:
-            check(isinstance(value, bool), f"{name} should be of type bool")
-        if value is not None:
-            query[name] = value
-    return query
-
-
-def _filter_cached(select: ModelSelect, query: dict[str, Any]) -> ModelSelect:
-    """Apply the listing filters to a query on the cached elements."""
-    check(
-        set(query) <= _CACHE_FILTERS,
-        "When using the local cache, you can only filter by 'type' and/or "
-        "'worker_version' and/or 'worker_run'",
-    )
-    if "type" in query:
-        select = select.where(CachedElement.type == query["type"])
-    for name, column in (
-        ("worker_version", CachedElement.worker_version_id),
-        ("worker_run", CachedElement.worker_run_id),
-    ):
-        if name in query:
-            value = query[name]
-            select = select.where(
-                column.is_null() if value is False else column == value
-            )
-    return select
 
 
 def _check_element_item(index: int, element: Any) -> None:
@@ -670,9 +602,9 @@ class ElementMixin:
         Returns:
             An iterator of element dicts (API) or a peewee query (cache).
         """
-        query = _listing_query(locals())
+        query = listing_query(locals())
         if self.use_cache:
-            return _filter_cached(CachedElement.select(), query)
+            return filter_cached_elements(CachedElement.select(), query)
         return self.api_client.paginate("ListElements", corpus=self.corpus_id, **query)
 
     def list_element_children(
@@ -697,12 +629,12 @@ class ElementMixin:
         Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
         """
         check_element_or_cached(element)
-        query = _listing_query(locals())
+        query = listing_query(locals())
         if self.use_cache:
             children = CachedElement.select().where(
                 CachedElement.parent_id == element.id
             )
-            return _filter_cached(children, query)
+            return filter_cached_elements(children, query)
         return self.api_client.paginate("ListElementChildren", id=element.id, **query)
 
     def list_element_parents(
@@ -727,13 +659,13 @@ class ElementMixin:
         Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
         """
         check_element_or_cached(element)
-        query = _listing_query(locals())
+        query = listing_query(locals())
         if self.use_cache:
             parent_ids = CachedElement.select(CachedElement.parent_id).where(
                 CachedElement.id == element.id
             )
             parents = CachedElement.select().where(CachedElement.id.in_(parent_ids))
-            return _filter_cached(parents, query)
+            return filter_cached_elements(parents, query)
         return self.api_client.paginate("ListElementParents", id=element.id, **query)
 
 

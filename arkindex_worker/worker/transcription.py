@@ -25,6 +25,7 @@ from arkindex_worker.validation import (
     check_str,
     item_prefix,
 )
+from arkindex_worker.worker.listing import where_source
 
 __all__ = ["TextOrientation", "TranscriptionMixin"]
 
@@ -386,12 +387,4 @@ def _cached_transcriptions(
             CachedTranscription.element == element.id
         )
 
-    for field, value in (
-        (CachedTranscription.worker_version_id, worker_version),
-        (CachedTranscription.worker_run_id, worker_run),
-    ):
-        if value is False:
-            query = query.where(field.is_null())
-        elif value is not None:
-            query = query.where(field == value)
-    return query
+    return where_source(query, CachedTranscription, worker_version, worker_run)
