@@ -12,7 +12,6 @@ import requests
 from tenacity import stop_after_attempt, wait_none
 
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.worker import corpus
 from arkindex_worker.worker.corpus import (
     CorpusExportState,
     CorpusMixin,
@@ -53,18 +52,6 @@ def info_messages(caplog) -> list[str]:
         for name, level, message in caplog.record_tuples
         if name == "arkindex_worker" and level == logging.INFO
     ]
-
-
-def test_all_names():
-    assert sorted(corpus.__all__) == sorted(
-        [
-            "CorpusExportState",
-            "CorpusMixin",
-            "ExportNotFinishedError",
-            "FailedExportError",
-            "NoExportURLError",
-        ]
-    )
 
 
 def test_export_state_values():

@@ -12,7 +12,6 @@ from responses import matchers
 
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.models import Dataset, DatasetSet, Element, Set
-from arkindex_worker.worker import dataset
 from arkindex_worker.worker.dataset import (
     DatasetState,
     MissingDatasetArchive,
@@ -52,12 +51,6 @@ def element_payload(number: int) -> dict:
 
 def requests_sent(mock_api) -> list[tuple[str, str]]:
     return [(call.request.method, call.request.url) for call in mock_api.calls]
-
-
-def test_all_names():
-    assert sorted(dataset.__all__) == sorted(
-        ["DatasetMixin", "DatasetState", "MissingDatasetArchive", "check_dataset_set"]
-    )
 
 
 def test_dataset_state_values():

@@ -6,7 +6,6 @@ import logging
 
 import pytest
 
-from arkindex_worker.worker import process
 from arkindex_worker.worker.process import (
     PROCESS_ELEMENTS_PAGE_SIZE,
     ActivityState,
@@ -32,12 +31,6 @@ def process_element(number: int) -> dict:
         "rotation_angle": 0,
         "mirrored": False,
     }
-
-
-def test_all_names():
-    assert sorted(process.__all__) == sorted(
-        ["PROCESS_ELEMENTS_PAGE_SIZE", "ActivityState", "ProcessMixin", "ProcessMode"]
-    )
 
 
 def test_activity_state_values():

@@ -12,7 +12,7 @@ import requests
 from responses import matchers
 
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.worker import ElementsWorker, training
+from arkindex_worker.worker import ElementsWorker
 from arkindex_worker.worker.training import (
     TrainingMixin,
     build_clean_payload,
@@ -94,20 +94,6 @@ def sent(mock_api) -> list[tuple[str, str, dict | None]]:
         )
         for call in mock_api.calls
     ]
-
-
-def test_all_names():
-    assert sorted(training.__all__) == sorted(
-        [
-            "DirPath",
-            "FileSize",
-            "Hash",
-            "TrainingMixin",
-            "build_clean_payload",
-            "create_archive",
-            "skip_if_read_only",
-        ]
-    )
 
 
 # ---------------------------------------------------------------- helpers

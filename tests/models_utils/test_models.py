@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from arkindex_worker import models
 from arkindex_worker.models import (
     ArkindexModel,
     Artifact,
@@ -26,24 +25,6 @@ ZONE_URL = "http://zoneurl/0,0,400,600/full/0/default.jpg"
 def make_element(**zone) -> Element:
     """An element whose zone holds ``zone`` (an ``image`` dict at least)."""
     return Element(id="element_id", name="Test Page n°1", type="page", zone=zone)
-
-
-def test_all_names():
-    assert sorted(models.__all__) == sorted(
-        [
-            "IMAGE_EXTENSION",
-            "ArkindexModel",
-            "Artifact",
-            "Dataset",
-            "DatasetSet",
-            "Element",
-            "Image",
-            "MagicDict",
-            "Set",
-            "Transcription",
-            "use_modern_image_defaults",
-        ]
-    )
 
 
 def test_import_loads_neither_pillow_nor_zstandard():

@@ -21,29 +21,6 @@ BATCH_SIZE_MESSAGE = (
 )
 
 
-def test_all_names():
-    assert sorted(utils.__all__) == sorted(
-        [
-            "CHUNK_SIZE",
-            "DEFAULT_BATCH_SIZE",
-            "MANUAL_SOURCE",
-            "UnsafeArchiveError",
-            "batch_publication",
-            "close_delete_file",
-            "create_tar_archive",
-            "create_tar_zst_archive",
-            "create_zip_archive",
-            "decompress_zst_archive",
-            "extract_tar_archive",
-            "extract_tar_zst_archive",
-            "make_batches",
-            "parse_source_id",
-            "pluralize",
-            "zstd_compress",
-        ]
-    )
-
-
 def test_constants():
     assert (utils.CHUNK_SIZE, DEFAULT_BATCH_SIZE, utils.MANUAL_SOURCE) == (
         1024,
