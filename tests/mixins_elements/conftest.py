@@ -19,6 +19,14 @@ CHILD_2 = "22222222-2222-2222-2222-222222222222"
 CHILD_3 = "33333333-3333-3333-3333-333333333333"
 WORKER_VERSION_ID = "56785678-5678-5678-5678-567856785678"
 
+# Batching boundaries of the bulk helpers: (items, batch_size, expected batch sizes)
+BATCH_BOUNDARIES = [
+    pytest.param(1, 2, [1], id="one"),
+    pytest.param(2, 2, [2], id="batch-size"),
+    pytest.param(3, 2, [2, 1], id="batch-size-plus-one"),
+    pytest.param(51, 50, [50, 1], id="default-plus-one"),
+]
+
 
 def element(element_id: str = ELEMENT_ID, *, zone: bool = True, **extra):
     """An API element of the corpus, on an image unless ``zone`` is false."""

@@ -9,7 +9,13 @@ import pytest
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.cache import CachedClassification, CachedElement
 from tests.conftest import CORPUS_ID, WORKER_RUN_ID, api_url
-from tests.mixins_elements.conftest import ELEMENT_ID, calls, element, records
+from tests.mixins_elements.conftest import (
+    BATCH_BOUNDARIES,
+    ELEMENT_ID,
+    calls,
+    element,
+    records,
+)
 
 CLASSES_URL = api_url(f"corpus/{CORPUS_ID}/classes/")
 CLASSIFICATION_URL = api_url("classifications/")
@@ -564,15 +570,7 @@ def bulk_answer(items: list[dict], start: int = 0) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    ("count", "batch_size", "sizes"),
-    [
-        pytest.param(1, 2, [1], id="one"),
-        pytest.param(2, 2, [2], id="batch-size"),
-        pytest.param(3, 2, [2, 1], id="batch-size-plus-one"),
-        pytest.param(51, 50, [50, 1], id="default-plus-one"),
-    ],
-)
+@pytest.mark.parametrize(("count", "batch_size", "sizes"), BATCH_BOUNDARIES)
 def test_create_classifications_batches(
     mock_elements_worker, mock_api, count, batch_size, sizes
 ):

@@ -10,7 +10,14 @@ import pytest
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.cache import CachedElement, CachedImage
 from tests.conftest import api_url
-from tests.mixins_elements.conftest import ELEMENT_ID, IMAGE_ID, calls, element, records
+from tests.mixins_elements.conftest import (
+    BATCH_BOUNDARIES,
+    ELEMENT_ID,
+    IMAGE_ID,
+    calls,
+    element,
+    records,
+)
 
 PARENT_ID = "12341234-1234-1234-1234-123412341234"
 CHILD_ID = "11111111-1111-1111-1111-111111111111"
@@ -197,15 +204,7 @@ def test_create_element_children_api_error(mock_elements_worker, mock_api):
     assert len(mock_api.calls) == 1
 
 
-@pytest.mark.parametrize(
-    ("count", "batch_size", "sizes"),
-    [
-        pytest.param(1, 2, [1], id="one"),
-        pytest.param(2, 2, [2], id="batch-size"),
-        pytest.param(3, 2, [2, 1], id="batch-size-plus-one"),
-        pytest.param(51, 50, [50, 1], id="default-plus-one"),
-    ],
-)
+@pytest.mark.parametrize(("count", "batch_size", "sizes"), BATCH_BOUNDARIES)
 def test_create_element_children_batches(
     mock_elements_worker, mock_api, count, batch_size, sizes
 ):
