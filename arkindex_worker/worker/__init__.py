@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterable
@@ -461,14 +462,12 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
         for artifact in self.list_artifacts(task_id):
             if artifact.path != dataset.filepath:
                 continue
-            downloaded = self.download_artifact(task_id, artifact)
-            try:
-                with archive.open("wb") as out:
-                    _copy_chunks(downloaded, out)
-            finally:
-                close = getattr(downloaded, "close", None)
-                if close:
-                    close()
+            # Copied in chunks, then closed (a downloaded file deletes itself)
+            with (
+                self.download_artifact(task_id, artifact) as downloaded,
+                archive.open("wb") as out,
+            ):
+                shutil.copyfileobj(downloaded, out)
             self.downloaded_dataset_artifact = archive
             return
 
@@ -566,14 +565,3 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
 def _uses_exports(dataset: Dataset) -> bool:
     """Whether a dataset comes from a current server (SQL exports, no ``state``)."""
     return "state" not in dataset
-
-
-def _copy_chunks(source, destination, chunk_size: int = 1024 * 1024) -> None:
-    """Copy a file-like object (or ``str``/``bytes`` content) to a binary file."""
-    if isinstance(source, str):
-        source = source.encode()
-    if isinstance(source, bytes):
-        destination.write(source)
-        return
-    while chunk := source.read(chunk_size):
-        destination.write(chunk)
