@@ -336,12 +336,6 @@ class OfflineClient:
         self.entity_types.add(body["name"])
         return {"id": stable_id("entity-type", body["name"]), "name": body["name"]}
 
-    def _entity_type_name(self, type_id: str) -> str:
-        for entity_type in self.op_ListCorpusEntityTypes(id=None):
-            if entity_type["id"] == type_id:
-                return entity_type["name"]
-        return type_id
-
     def op_CreateEntity(self, body: dict, **_: Any) -> dict:
         return {"id": _new_id(), **body}
 
@@ -366,11 +360,14 @@ class OfflineClient:
         return {"transcription": str(id), **body}
 
     def op_CreateTranscriptionEntities(self, id: Any, body: dict, **_: Any) -> dict:
+        type_names = {
+            t["id"]: t["name"] for t in self.op_ListCorpusEntityTypes(id=None)
+        }
         results = []
         for item in body["entities"]:
             entity = CachedEntity.create(
                 id=_new_id(),
-                type=self._entity_type_name(item["type_id"]),
+                type=type_names.get(item["type_id"], item["type_id"]),
                 name=item["name"],
                 validated=False,
                 metas={},
