@@ -25,12 +25,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.conftest import worker_env
 from tests.e2e.double import ArkindexDouble
+from tests.e2e.lean_front import LeanFront
 
 SCRIPT = Path(sys.executable).with_name("worker-scenario")
 # GET element, PUT started, CreateElements, CreateTranscription,
@@ -40,22 +40,6 @@ MINIMUM_PER_ELEMENT = 7
 MINIMUM_PER_RUN = 3
 
 
-class SlowDouble(ArkindexDouble):
-    """The API double, answering every request after a fixed latency."""
-
-    def __init__(self, latency: float, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.latency = latency
-        self.first_request_at: float | None = None
-
-    def dispatch(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
-        if self.first_request_at is None:
-            self.first_request_at = time.perf_counter()
-        # Outside the double's lock: concurrent requests wait concurrently
-        time.sleep(self.latency)
-        return super().dispatch(method, target, headers, raw)
-
-
 def children_usage() -> tuple[float, int]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
@@ -63,7 +47,8 @@ def children_usage() -> tuple[float, int]:
 
 def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
     """One run of the scenario worker; its measures."""
-    with tempfile.TemporaryDirectory() as tmp, SlowDouble(latency) as double:
+    double = ArkindexDouble()
+    with tempfile.TemporaryDirectory() as tmp, LeanFront(double, latency) as front:
         home = Path(tmp)
         image = double.add_image(1000, 1000)
         folder = double.add_element("folder", "Benchmark")
@@ -73,7 +58,12 @@ def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
         ]
         elements_list = home / "elements.json"
         elements_list.write_text(json.dumps([{"id": i} for i in ids]))
-        env = worker_env(double, home, ARKINDEX_WORKER_OVERLAP="1" if overlap else "0")
+        env = worker_env(
+            double,
+            home,
+            ARKINDEX_API_URL=front.url,
+            ARKINDEX_WORKER_OVERLAP="1" if overlap else "0",
+        )
         cpu_before, _ = children_usage()
         start = time.perf_counter()
         result = subprocess.run(
@@ -100,7 +90,7 @@ def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
             "per_element_ms": wall / elements * 1000,
             "requests": requests,
             "requests_per_element": (requests - MINIMUM_PER_RUN) / elements,
-            "startup_s": double.first_request_at - start,
+            "startup_s": front.first_request_at - start,
             "cpu_per_request_ms": (cpu_after - cpu_before) / requests * 1000,
             "peak_rss_mib": peak_rss / 1024,
         }

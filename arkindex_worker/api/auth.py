@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import requests
 from requests.auth import AuthBase
 
@@ -37,14 +39,19 @@ class TokenAuth(AuthBase):
         return f"<{type(self).__name__} scheme={self.scheme!r}>"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self.token:
-            request.headers["Authorization"] = f"{self.scheme} {self.token}"
-        if self.csrf_token and request.method not in SAFE_METHODS:
-            request.headers["X-CSRFToken"] = self.csrf_token
-        request.register_hook("response", self._remember_csrf)
+        self.authorize(request.method, request.headers)
+        request.register_hook("response", self.remember_csrf)
         return request
 
-    def _remember_csrf(self, response: requests.Response, **kwargs) -> None:
+    def authorize(self, method: str, headers: MutableMapping[str, str]) -> None:
+        """Add the `Authorization` and CSRF headers of a request to `headers`."""
+        if self.token:
+            headers["Authorization"] = f"{self.scheme} {self.token}"
+        if self.csrf_token and method not in SAFE_METHODS:
+            headers["X-CSRFToken"] = self.csrf_token
+
+    def remember_csrf(self, response: requests.Response, **kwargs) -> None:
+        """Keep the CSRF token an answer's cookies hold, for the next writes."""
         value = response.cookies.get(self.csrf_cookie)
         if value:
             self.csrf_token = value

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from arkindex_worker.api.auth import DEFAULT_CSRF_COOKIE, TokenAuth
 from arkindex_worker.api.download import (
@@ -61,6 +62,12 @@ from arkindex_worker.api.schema import (
     csrf_cookie_from_document,
     load_document,
     parse_document,
+)
+from arkindex_worker.api.transport import (
+    ACCEPT_ENCODING,
+    LeanTransport,
+    encode_json,
+    prepared,
 )
 
 __all__ = ["ArkindexClient", "Document"]
@@ -111,6 +118,20 @@ def _read_environment_once(session: requests.Session, base_url: str) -> str | No
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+
+def _requests_untouched() -> bool:
+    """Whether `requests`' transport is its own (no test library replaced it)."""
+    return (
+        HTTPAdapter.send.__module__ == "requests.adapters"
+        and requests.Session.get_adapter.__module__ == "requests.sessions"
+        and requests.Session.send.__module__ == "requests.sessions"
+    )
+
+
+def _encode_query(query: dict[str, Any]) -> str:
+    """A query string encoded as `requests` encodes ``params``."""
+    return requests.models.RequestEncodingMixin._encode_params(query)
 
 
 def _invalid(text: str, code: str) -> ClientError:
@@ -195,6 +216,7 @@ class ArkindexClient:
         self.session.headers.update({"Accept": ACCEPT, "User-Agent": USER_AGENT})
         ca_bundle = _read_environment_once(self.session, base_url)
         self._verify = ca_bundle if ca_bundle and verify else None
+        self.transport = LeanTransport(self.timeout, self._verify or verify)
 
         self.schema_url = schema_url
         self.document = Document(url=base_url)
@@ -376,11 +398,75 @@ class ArkindexClient:
             logger.debug(f"Waiting {self.sleep_duration} seconds before the request")
             time.sleep(self.sleep_duration)
         response = self._send(
-            operation, url, dict(sorted(query.items())), _jsonable(body), headers
+            operation, url, dict(sorted(query.items())), body, headers
         )
         return self._handle(operation, response)
 
     def _send(
+        self,
+        operation: Operation,
+        url: str,
+        query: dict[str, Any],
+        body: Any,
+        headers: dict[str, str],
+    ) -> requests.Response:
+        """Send one request: through the lean transport when it is allowed."""
+        if self._lean_transport_allowed(operation, url):
+            response = self._send_lean(operation.method, url, query, body, headers)
+            if not response.is_redirect:
+                return response
+        return self._send_with_session(operation, url, query, body, headers)
+
+    def _lean_transport_allowed(self, operation: Operation, url: str) -> bool:
+        """Whether `LeanTransport` sends exactly what the session would.
+
+        Not when anything of the session was customised (proxies, cookies,
+        hooks, authentication, adapters), when a test library replaced part of
+        `requests` (`responses` patches `HTTPAdapter.send`, `requests-mock`
+        patches `Session.get_adapter`), or for streamed downloads.
+        """
+        session = self.session
+        return (
+            not operation.download
+            and not session.proxies
+            and not session.cookies
+            and not any(session.hooks.values())
+            and session.auth is self.auth
+            and session.cert is None
+            and _requests_untouched()
+            and all(
+                type(adapter) is HTTPAdapter for adapter in session.adapters.values()
+            )
+        )
+
+    def _send_lean(
+        self,
+        method: str,
+        url: str,
+        query: dict[str, Any],
+        body: Any,
+        headers: dict[str, str],
+    ) -> requests.Response:
+        if query:
+            url = f"{url}?{_encode_query(query)}"
+        headers = {
+            **self.session.headers,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **headers,
+        }
+        self.auth.authorize(method, headers)
+        data = None
+        if body is not None:
+            data = encode_json(body)
+            headers["Content-Type"] = "application/json"
+        response = self.transport.send(
+            prepared(method, url, headers, data), self.session.cookies
+        )
+        if response.cookies:
+            self.auth.remember_csrf(response)
+        return response
+
+    def _send_with_session(
         self,
         operation: Operation,
         url: str,
@@ -394,19 +480,19 @@ class ArkindexClient:
         session's settings into every request costs as much as the rest of the
         request's Python work; the result is the same request.
         """
-        prepared = requests.PreparedRequest()
-        prepared.prepare(
+        prepared_request = requests.PreparedRequest()
+        prepared_request.prepare(
             method=operation.method,
             url=url,
             headers={**self.session.headers, **headers},
             params=query or None,
-            json=body,
+            json=_jsonable(body),
             auth=self.session.auth,
             cookies=self.session.cookies,
             hooks=self.session.hooks,
         )
         return self.session.send(
-            prepared,
+            prepared_request,
             timeout=self.timeout,
             stream=operation.download,
             verify=self._verify or self.session.verify,

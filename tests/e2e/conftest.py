@@ -77,14 +77,17 @@ def demo() -> Iterator[Demo]:
 
 
 def worker_env(double: ArkindexDouble, home: Path, **overrides: str) -> dict[str, str]:
-    """Environment of a worker run against the double (retry waits shortened)."""
+    """Environment of a worker run against the double (retry waits shortened).
+
+    ``overrides`` win, ``ARKINDEX_API_URL`` included (another front's URL).
+    """
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(LEAKING_PREFIXES) and name not in LEAKING_NAMES
     }
     env.update(
-        ARKINDEX_API_URL=double.url,
+        ARKINDEX_API_URL=overrides.get("ARKINDEX_API_URL") or double.url,
         ARKINDEX_API_TOKEN=double.token,
         ARKINDEX_WORKER_RUN_ID=double.worker_run_id,
         ARKINDEX_API_RETRY_WAIT_MIN="0",

@@ -303,11 +303,13 @@ def failed(outcome: Outcome) -> list[str]:
 
 def unconfirmed(element_id: str, kind: str, method: str, operation: str, why: str):
     """The log line of an element whose write got no answer."""
+    message = (
+        f"{method} {operation}: the request may or may not have been applied by "
+        f"the server (no answer received: {why}); it was not sent again"
+    )
     return (
         f"WARNING/arkindex_worker: Failed running worker on element {element_id}: "
-        f'Unconfirmed{kind}("{method} {operation}: the request may or may not have '
-        f"been applied by the server (no answer received: {why}); it was not sent "
-        'again")'
+        f"Unconfirmed{kind}({message!r})"
     )
 
 
@@ -548,8 +550,8 @@ def test_late_write_fails_its_element(outcomes):
     outcome = outcomes["read-timeouts"]
     double, page = outcome.demo.double, outcome.demo.pages[1]
     timed_out = (
-        f"HTTPConnectionPool(host='127.0.0.1', port={outcome.port}): "
-        f"Read timed out. (read timeout={READ_TIMEOUT})"
+        f"127.0.0.1:{outcome.port}: Read timed out "
+        f"(read time-out: {float(READ_TIMEOUT):g} s)"
     )
     assert failure_lines(outcome.run, page) == [
         unconfirmed(page, "ReadTimeout", "POST", "CreateTranscriptions", timed_out)

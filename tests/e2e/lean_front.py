@@ -1,0 +1,116 @@
+"""A lean HTTP/1.1 front for the API double, for benchmarks.
+
+`ArkindexDouble` serves through ``http.server``, whose parsing of each request
+(``email`` header parser, buffered files, one handler object per connection)
+costs about a millisecond of CPU per request, in the benchmark's own process:
+enough to hide the client's cost. `LeanFront` serves the same double (same
+routes, same recorded requests, same locking) over raw sockets: one thread per
+connection, keep-alive, ``Content-Length`` bodies only, and an optional fixed
+latency slept before each request is applied. It knows no targeted fault:
+fault-injection tests use the double's own front.
+
+Usage::
+
+    double = ArkindexDouble()
+    with LeanFront(double, latency=0.005) as front:
+        ...  # ARKINDEX_API_URL=front.url
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http import HTTPStatus
+from typing import Any
+
+from tests.e2e.double import ArkindexDouble
+
+__all__ = ["LeanFront"]
+
+HEADERS_END = b"\r\n\r\n"
+
+
+class LeanFront:
+    """Serve ``double`` on loopback, each answer after ``latency`` seconds."""
+
+    def __init__(self, double: ArkindexDouble, latency: float = 0.0) -> None:
+        self.double = double
+        self.latency = latency
+        self.first_request_at: float | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to give clients as ``ARKINDEX_API_URL``."""
+        if self._socket is None:
+            raise RuntimeError("The front is not started")
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/"
+
+    def __enter__(self) -> LeanFront:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._socket.close()
+        self._socket = None
+
+    def _accept(self) -> None:
+        listener = self._socket
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed by __exit__
+                return
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(
+                target=self._serve, args=(connection,), daemon=True
+            ).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        buffer = b""
+        with connection:
+            while True:
+                while HEADERS_END not in buffer:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(HEADERS_END)
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = dict(line.split(": ", 1) for line in lines[1:])
+                length = next(
+                    (
+                        int(v)
+                        for k, v in headers.items()
+                        if k.lower() == "content-length"
+                    ),
+                    0,
+                )
+                while len(buffer) < length:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                raw, buffer = buffer[:length], buffer[length:]
+                connection.sendall(self._answer(method, target, headers, raw))
+
+    def _answer(self, method: str, target: str, headers: dict, raw: bytes) -> bytes:
+        if self.first_request_at is None:
+            self.first_request_at = time.perf_counter()
+        if self.latency:
+            time.sleep(self.latency)
+        status, extra, payload = self.double.handle(method, target, headers, raw)
+        if isinstance(payload, str):
+            data = payload.encode()
+        else:
+            data = b"" if payload is None else json.dumps(payload).encode()
+        fields = {"Content-Type": "application/json", **extra}
+        fields["Content-Length"] = str(len(data))
+        head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in fields.items()
+        )
+        return head.encode("latin-1") + b"\r\n" + data
