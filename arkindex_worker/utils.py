@@ -330,14 +330,22 @@ def batch_publication(func: _Function) -> _Function:
         AssertionError: ``batch_size`` (default applied) is not a strictly
             positive integer.
     """
-    signature = inspect.signature(func)
+    parameters = list(inspect.signature(func).parameters.values())
+    names = [parameter.name for parameter in parameters]
+    position = names.index("batch_size")
+    parameter = parameters[position]
+    positional = parameter.kind is not inspect.Parameter.KEYWORD_ONLY
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
+        if "batch_size" in kwargs:
+            batch_size = kwargs["batch_size"]
+        elif positional and len(args) > position:
+            batch_size = args[position]
+        else:
+            batch_size = parameter.default
         check_int(
-            bound.arguments.get("batch_size"),
+            batch_size,
             "batch_size shouldn't be null and should be a strictly positive integer",
             minimum=1,
         )

@@ -28,7 +28,7 @@ import time
 import uuid
 import warnings
 from typing import Any
-from urllib.parse import quote, urljoin, urlparse
+from urllib.parse import quote, urljoin, urlparse, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -220,6 +220,7 @@ class ArkindexClient:
 
         self.schema_url = schema_url
         self.document = Document(url=base_url)
+        self._origin_of: tuple[str | None, str | None] = (None, None)
         # None: bundled table, server schema not tried yet; dict: the operations of
         # a schema_url or server document; False: the server schema failed to load.
         self._schema_operations: dict[str, Operation] | bool | None = None
@@ -350,13 +351,28 @@ class ArkindexClient:
                 raise _invalid(f"Missing required parameter {name!r}.", "required")
             return quote(str(path_parameters[name]), safe="/" if plus else "")
 
-        url = urljoin(self.document.url, _TEMPLATE_FIELD.sub(fill, operation.url))
+        path = _TEMPLATE_FIELD.sub(fill, operation.url)
+        origin = self._origin()
+        if origin is not None and path.startswith("/") and not path.startswith("//"):
+            return origin + path
+        url = urljoin(self.document.url, path)
         scheme = urlparse(url).scheme
         if not scheme:
             raise _invalid(f"URL missing scheme '{url}'.", "invalid-url")
         if scheme not in ("http", "https"):
             raise _invalid(f"Unsupported URL scheme '{scheme}'.", "invalid-url")
         return url
+
+    def _origin(self) -> str | None:
+        """``scheme://host`` of an HTTP(S) base URL (computed once per base URL)."""
+        base = self.document.url
+        if self._origin_of[0] != base:
+            parts = urlsplit(base)
+            origin = None
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origin = f"{parts.scheme}://{parts.netloc}"
+            self._origin_of = (base, origin)
+        return self._origin_of[1]
 
     def single_request(self, operation_id: str, **parameters: Any) -> Any:
         """Send one attempt of an operation, without any retry.
@@ -462,7 +478,7 @@ class ArkindexClient:
         response = self.transport.send(
             prepared(method, url, headers, data), self.session.cookies
         )
-        if response.cookies:
+        if "Set-Cookie" in response.headers:
             self.auth.remember_csrf(response)
         return response
 

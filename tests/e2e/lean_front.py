@@ -6,7 +6,8 @@ costs about a millisecond of CPU per request, in the benchmark's own process:
 enough to hide the client's cost. `LeanFront` serves the same double (same
 routes, same recorded requests, same locking) over raw sockets: one thread per
 connection, keep-alive, ``Content-Length`` bodies only, and an optional fixed
-latency slept before each request is applied. It knows no targeted fault:
+latency: each answer leaves exactly that long after its request arrived (the
+double's own work happens within the wait). It knows no targeted fault:
 fault-injection tests use the double's own front.
 
 Usage::
@@ -30,6 +31,8 @@ from tests.e2e.double import ArkindexDouble
 __all__ = ["LeanFront"]
 
 HEADERS_END = b"\r\n\r\n"
+SLEEP_OVERSHOOT = 0.0002
+"""Seconds ``time.sleep`` may wake up late (measured: about 0.1 ms)."""
 
 
 class LeanFront:
@@ -99,10 +102,9 @@ class LeanFront:
                 connection.sendall(self._answer(method, target, headers, raw))
 
     def _answer(self, method: str, target: str, headers: dict, raw: bytes) -> bytes:
+        arrived = time.perf_counter()
         if self.first_request_at is None:
-            self.first_request_at = time.perf_counter()
-        if self.latency:
-            time.sleep(self.latency)
+            self.first_request_at = arrived
         status, extra, payload = self.double.handle(method, target, headers, raw)
         if isinstance(payload, str):
             data = payload.encode()
@@ -113,4 +115,20 @@ class LeanFront:
         head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n" + "".join(
             f"{name}: {value}\r\n" for name, value in fields.items()
         )
-        return head.encode("latin-1") + b"\r\n" + data
+        answer = head.encode("latin-1") + b"\r\n" + data
+        if self.latency:
+            wait_until(arrived + self.latency)
+        return answer
+
+
+def wait_until(deadline: float) -> None:
+    """Sleep until ``deadline`` (``time.perf_counter``), without oversleeping.
+
+    ``time.sleep`` wakes up about 0.1 ms late on Linux: the end of the wait is
+    spent yielding the processor instead.
+    """
+    remaining = deadline - time.perf_counter()
+    if remaining > SLEEP_OVERSHOOT:
+        time.sleep(remaining - SLEEP_OVERSHOOT)
+    while time.perf_counter() < deadline:
+        time.sleep(0)
