@@ -109,7 +109,7 @@ OURS = {
         "OfflineUnavailableError", "stable_id",
     },
     "arkindex_worker.cli": {"describe_fatal_error", "run_worker"},
-    "arkindex_worker.worker.overlap": {"Overlap"},
+    "arkindex_worker.worker.overlap": {"Overlap", "START_DELAY"},
     "arkindex_worker.worker.listing": {
         "filter_cached_elements", "listing_query", "where_source",
     },

@@ -8,8 +8,9 @@ client.paginate("ListProcessSets", id="…")
 
 Modules: `client` (the client), `schema` (operations read from OpenAPI documents,
 the bundled `openapi.json`), `pagination`, `download` (response decoding), `retry`
-(retry policy and its environment variables), `auth`, `errors` (exception tree),
-`options` (constants and `options_from_env`).
+(retry policy and its environment variables), `transport` (the lean HTTP/1.1
+transport of JSON requests), `auth`, `errors` (exception tree), `options`
+(constants and `options_from_env`).
 """
 
 from __future__ import annotations

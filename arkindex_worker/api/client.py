@@ -50,6 +50,7 @@ from arkindex_worker.api.errors import (
 from arkindex_worker.api.options import (
     DEFAULT_BASE_URL,
     SCHEMA_ENDPOINT,
+    env_setting,
     request_timeout,
     should_verify_cert,
 )
@@ -129,6 +130,10 @@ def _requests_untouched() -> bool:
     )
 
 
+def _flag(raw: str) -> bool:
+    return bool(int(raw))
+
+
 def _encode_query(query: dict[str, Any]) -> str:
     """A query string encoded as `requests` encodes ``params``."""
     return requests.models.RequestEncodingMixin._encode_params(query)
@@ -171,6 +176,9 @@ class ArkindexClient:
         connect_timeout: Seconds to open a connection
             (`ARKINDEX_API_CONNECT_TIMEOUT`, 30).
         read_timeout: Seconds to wait for an answer (`ARKINDEX_API_TIMEOUT`, 60).
+        lean_transport: Send JSON requests through `LeanTransport` when the
+            session is not customised (`ARKINDEX_API_LEAN_TRANSPORT`, 1; 0
+            sends everything through `requests`).
 
     Raises:
         SchemaError: The `schema_url` document could not be read.
@@ -193,6 +201,7 @@ class ArkindexClient:
         read_retries: int | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        lean_transport: bool | None = None,
     ) -> None:
         self.timeout = request_timeout(connect_timeout, read_timeout)
         self.retry_policy = RetryPolicy.configure(
@@ -216,6 +225,9 @@ class ArkindexClient:
         self.session.headers.update({"Accept": ACCEPT, "User-Agent": USER_AGENT})
         ca_bundle = _read_environment_once(self.session, base_url)
         self._verify = ca_bundle if ca_bundle and verify else None
+        self.lean_transport = env_setting(
+            lean_transport, "ARKINDEX_API_LEAN_TRANSPORT", True, _flag
+        )
         self.transport = LeanTransport(self.timeout, self._verify or verify)
 
         self.schema_url = schema_url
@@ -443,7 +455,8 @@ class ArkindexClient:
         """
         session = self.session
         return (
-            not operation.download
+            self.lean_transport
+            and not operation.download
             and not session.proxies
             and not session.cookies
             and not any(session.hooks.values())
@@ -545,7 +558,7 @@ class ArkindexClient:
         if failed:
             title = f"{status} {response.reason}"
             raise error_from_response(title, status, content, response)
-        logger.debug(f"{operation.method} {operation.id}: {status}")
+        logger.debug("%s %s: %s", operation.method, operation.id, status)
         return content
 
     def request(self, operation_id: str, **parameters: Any) -> Any:

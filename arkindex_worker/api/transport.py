@@ -45,7 +45,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 MAX_HEAD = 64 * 1024
 """Longest status line and headers accepted."""
-RECEIVE_SIZE = 256 * 1024
+RECEIVE_SIZE = 64 * 1024
 
 
 def ssl_context(verify: bool | str) -> ssl.SSLContext:
@@ -93,6 +93,8 @@ class Connection:
         self.context = context
         self.sock: socket.socket | None = None
         self._buffer = bytearray()
+        self._chunk = bytearray(RECEIVE_SIZE)
+        self._chunk_view = memoryview(self._chunk)
 
     def open(self) -> None:
         """Open the connection (and its TLS session)."""
@@ -116,7 +118,12 @@ class Connection:
 
     def lost_while_idle(self) -> bool:
         """Whether the server closed the connection since its last answer."""
-        # Idle, a healthy connection has nothing to read: readable means closed
+        # Idle, a healthy connection has nothing to read: readable means closed.
+        # poll, unlike select, accepts descriptors beyond 1024.
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            return bool(poller.poll(0))
         return bool(select.select([self.sock], [], [], 0)[0])
 
     def send(self, data: bytes) -> None:
@@ -171,9 +178,11 @@ class Connection:
         return self._take(len(self._buffer))
 
     def _receive(self) -> int:
-        data = self.sock.recv(RECEIVE_SIZE)
-        self._buffer += data
-        return len(data)
+        # Into a reused buffer: a fresh large ``recv`` buffer per call costs an
+        # allocation as large as the request's own work
+        size = self.sock.recv_into(self._chunk)
+        self._buffer += self._chunk_view[:size]
+        return size
 
     def _take(self, size: int) -> bytes:
         data = bytes(self._buffer[:size])
@@ -384,9 +393,11 @@ def _response(
     cookies: requests.cookies.RequestsCookieJar,
 ) -> requests.Response:
     """The `requests.Response` of an answer (cookies stored as a session does)."""
-    headers: CaseInsensitiveDict = CaseInsensitiveDict()
-    for name, value in head.headers:
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    headers = CaseInsensitiveDict(head.headers)
+    if len(headers) < len(head.headers):  # repeated fields: joined, as urllib3 does
+        headers = CaseInsensitiveDict()
+        for name, value in head.headers:
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
     response = requests.Response()
     response.status_code = head.status
     response.reason = head.reason
@@ -394,7 +405,8 @@ def _response(
     response.url = request.url
     response.request = request
     response.encoding = get_encoding_from_headers(headers)
-    response._content = _decoded(body, headers.get("Content-Encoding"))
+    encoding = headers.get("Content-Encoding")
+    response._content = _decoded(body, encoding) if encoding else body
     if "Set-Cookie" in headers:
         source = _CookieSource(head.headers)
         extract_cookies_to_jar(response.cookies, request, source)

@@ -6,11 +6,23 @@ Used by [ElementsWorker.run][arkindex_worker.worker.ElementsWorker.run]: see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["Overlap"]
+__all__ = ["START_DELAY", "Overlap"]
+
+START_DELAY = 0
+"""Seconds a background job waits after being submitted before it starts.
+
+Jobs are submitted when an element ends, just as the main thread starts the
+next one: without this delay both threads would run Python code at the same
+time and the main thread, whose requests are the ones the run waits for,
+would lose time waiting for the interpreter lock. A millisecond lets it send
+its next request and wait for the network first; read-ahead and final
+updates are not needed before a whole element later.
+"""
 
 
 class Overlap:
@@ -37,9 +49,14 @@ class Overlap:
             self.executor.shutdown(wait=True)
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
-        """Run ``function`` in the background (or now, when disabled)."""
+        """Run ``function`` in the background (or now, when disabled).
+
+        A background job starts at least `START_DELAY` after it was submitted.
+        """
         if self.executor is not None:
-            return self.executor.submit(function, *args)
+            return self.executor.submit(
+                _started_late, time.monotonic() + START_DELAY, function, *args
+            )
         future: Future = Future()
         try:
             future.set_result(function(*args))
@@ -98,3 +115,10 @@ class Overlap:
 
 
 _END = object()
+
+
+def _started_late(start: float, function: Callable[..., Any], *args: Any) -> Any:
+    delay = start - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    return function(*args)
