@@ -66,8 +66,11 @@ from arkindex_worker.api.schema import (
 )
 from arkindex_worker.api.transport import (
     ACCEPT_ENCODING,
+    NOT_PLAIN_JSON,
     LeanTransport,
+    build_response,
     encode_json,
+    plain_json,
     prepared,
 )
 
@@ -425,25 +428,11 @@ class ArkindexClient:
         if self.sleep_duration:
             logger.debug(f"Waiting {self.sleep_duration} seconds before the request")
             time.sleep(self.sleep_duration)
-        response = self._send(
-            operation, url, dict(sorted(query.items())), body, headers
-        )
-        return self._handle(operation, response)
-
-    def _send(
-        self,
-        operation: Operation,
-        url: str,
-        query: dict[str, Any],
-        body: Any,
-        headers: dict[str, str],
-    ) -> requests.Response:
-        """Send one request: through the lean transport when it is allowed."""
+        query = dict(sorted(query.items()))
         if self._lean_transport_allowed(operation, url):
-            response = self._send_lean(operation.method, url, query, body, headers)
-            if not response.is_redirect:
-                return response
-        return self._send_with_session(operation, url, query, body, headers)
+            return self._request_lean(operation, url, query, body, headers)
+        response = self._send_with_session(operation, url, query, body, headers)
+        return self._handle(operation, response)
 
     def _lean_transport_allowed(self, operation: Operation, url: str) -> bool:
         """Whether `LeanTransport` sends exactly what the session would.
@@ -468,14 +457,20 @@ class ArkindexClient:
             )
         )
 
-    def _send_lean(
+    def _request_lean(
         self,
-        method: str,
+        operation: Operation,
         url: str,
         query: dict[str, Any],
         body: Any,
         headers: dict[str, str],
-    ) -> requests.Response:
+    ) -> Any:
+        """Send through `LeanTransport`; decode plain JSON answers directly.
+
+        Any other answer (error, text, file, HTML, cookies, redirection) goes
+        through a `requests.Response` and `_handle`, as with the session.
+        """
+        method = operation.method
         if query:
             url = f"{url}?{_encode_query(query)}"
         headers = {
@@ -488,12 +483,34 @@ class ArkindexClient:
         if body is not None:
             data = encode_json(body)
             headers["Content-Type"] = "application/json"
-        response = self.transport.send(
-            prepared(method, url, headers, data), self.session.cookies
-        )
+        head, received = self.transport.exchange(method, url, headers, data)
+        content = plain_json(head, received)
+        if content is not NOT_PLAIN_JSON:
+            logger.debug("%s %s: %s", method, operation.id, head.status)
+            return content
+        request = prepared(method, url, headers, data)
+        response = build_response(request, head, received, self.session.cookies)
         if "Set-Cookie" in response.headers:
             self.auth.remember_csrf(response)
-        return response
+        if response.is_redirect:
+            response = self._follow_redirects(response)
+        return self._handle(operation, response)
+
+    def _follow_redirects(self, response: requests.Response) -> requests.Response:
+        """Follow a redirection with `requests`, as `Session.send` would."""
+        request = response.request
+        request._cookies = requests.cookies.RequestsCookieJar()
+        history = [response]
+        history += self.session.resolve_redirects(
+            response,
+            request,
+            timeout=self.timeout,
+            verify=self._verify or self.session.verify,
+            proxies=self.session.proxies,
+        )
+        final = history.pop()
+        final.history = history
+        return final
 
     def _send_with_session(
         self,

@@ -29,7 +29,7 @@ __all__ = [
 
 ACCEPT = "application/json, text/*, */*"
 CHUNK_SIZE = 64 * 1024
-_HTML_DOCUMENT = re.compile(
+HTML_DOCUMENT = re.compile(
     rb"(?:\xef\xbb\xbf)?\s*(?:<!doctype\s+html|<html[\s>])", re.I
 )
 
@@ -151,7 +151,7 @@ def looks_like_html(response: requests.Response) -> bool:
     Only whole documents count (`<!DOCTYPE html…` or `<html…` first): a text
     answer holding an HTML fragment is still returned as text.
     """
-    return bool(_HTML_DOCUMENT.match((response.content or b"")[:1024]))
+    return bool(HTML_DOCUMENT.match((response.content or b"")[:1024]))
 
 
 def decode_response(response: requests.Response, as_file: bool = False) -> Any:

@@ -203,13 +203,31 @@ class RetryPolicy:
 
     def call(self, send: Callable[[], Any], method: str, operation_id: str) -> Any:
         """Run `send` until it succeeds or the policy gives up, then re-raise."""
+        # The first attempt runs outside tenacity, whose bookkeeping costs a
+        # tenth of a request's own work: only a failure pays for it.
+        try:
+            return send()
+        except Exception as error:
+            return self._retry(send, method, operation_id, error)
+
+    def _retry(
+        self,
+        send: Callable[[], Any],
+        method: str,
+        operation_id: str,
+        first_failure: Exception,
+    ) -> Any:
+        """Go on after a failed first attempt: ``first_failure`` is replayed first."""
         import tenacity
 
         unanswered = 0
+        replayed: list[Exception] = [first_failure]
 
         def attempt() -> Any:
             nonlocal unanswered
             try:
+                if replayed:
+                    raise replayed.pop()
                 return send()
             except requests.RequestException as error:
                 failure = classify(error)
@@ -236,21 +254,6 @@ class RetryPolicy:
                 self.attempts,
             )
 
-        # The first attempt runs outside tenacity, whose bookkeeping costs a
-        # tenth of a request's own work: only a failure pays for it, replayed
-        # as tenacity's first attempt.
-        try:
-            return attempt()
-        except Exception as error:
-            first_failure: Exception | None = error
-
-        def replay_then_attempt() -> Any:
-            nonlocal first_failure
-            if first_failure is not None:
-                error, first_failure = first_failure, None
-                raise error
-            return attempt()
-
         retrying = tenacity.Retrying(
             retry=should_retry,
             stop=tenacity.stop_after_attempt(self.attempts),
@@ -261,4 +264,4 @@ class RetryPolicy:
             before_sleep=log,
             reraise=True,
         )
-        return retrying(replay_then_attempt)
+        return retrying(attempt)

@@ -20,15 +20,19 @@ streamed download; a redirection is followed by `requests`.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
+import re
 import select
 import socket
 import ssl
 import threading
 import uuid
+import weakref
 import zlib
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urlsplit
@@ -39,10 +43,25 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
-__all__ = ["ACCEPT_ENCODING", "LeanTransport"]
+from arkindex_worker.api.download import HTML_DOCUMENT
+
+__all__ = [
+    "ACCEPT_ENCODING",
+    "NOT_PLAIN_JSON",
+    "Connection",
+    "LeanTransport",
+    "ResponseHead",
+    "build_response",
+    "decompressed",
+    "encode_json",
+    "plain_json",
+    "prepared",
+]
 
 ACCEPT_ENCODING = "gzip, deflate"
-METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD"})
+"""Methods sent without ``Content-Length: 0`` when they have no body (as `requests`)."""
+_FORBIDDEN = re.compile(r"[\r\n]")
 MAX_HEAD = 64 * 1024
 """Longest status line and headers accepted."""
 RECEIVE_SIZE = 64 * 1024
@@ -110,6 +129,11 @@ class Connection:
         self.sock = sock
         self._buffer.clear()
 
+    def __del__(self) -> None:
+        # A connection dropped with its thread closes its socket quietly
+        if getattr(self, "sock", None) is not None:
+            self.close()
+
     def close(self) -> None:
         """Close the connection; the next request opens a new one."""
         if self.sock is not None:
@@ -172,6 +196,8 @@ class Connection:
             return self._read_chunks()
         length = fields.get("content-length")
         if length is not None:
+            if not length.isdigit():
+                raise http.client.HTTPException(f"Invalid Content-Length {length!r}")
             return self._read_exactly(int(length))
         while self._receive():
             pass
@@ -224,14 +250,28 @@ class Connection:
         return b"".join(parts)
 
 
-def _decoded(data: bytes, encoding: str | None) -> bytes:
-    if encoding == "gzip":
-        return zlib.decompress(data, 16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        try:
-            return zlib.decompress(data)
-        except zlib.error:  # raw deflate, without the zlib header
-            return zlib.decompress(data, -zlib.MAX_WBITS)
+def decompressed(data: bytes, encoding: str | None) -> bytes:
+    """A body decoded from its ``Content-Encoding`` (gzip or deflate).
+
+    Raises:
+        requests.exceptions.ContentDecodingError: The body does not decompress.
+    """
+    encoding = (encoding or "").strip().lower()
+    if not data or encoding in ("", "identity"):
+        return data
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            return gzip.decompress(data)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(data)
+            except zlib.error:  # raw deflate, without the zlib header
+                return zlib.decompress(data, -zlib.MAX_WBITS)
+    except (OSError, EOFError, zlib.error) as error:
+        raise requests.exceptions.ContentDecodingError(
+            f"Received response with content-encoding: {encoding}, but failed to "
+            f"decode it: {error!r}"
+        ) from error
     return data
 
 
@@ -245,16 +285,17 @@ class _CookieSource:
         self._original_response = SimpleNamespace(msg=message)
 
 
-def _request_bytes(request: requests.PreparedRequest, target: str, host: str) -> bytes:
-    lines = [f"{request.method} {target} HTTP/1.1", f"Host: {host}"]
-    for name, value in request.headers.items():
-        if "\r" in value or "\n" in value:
+def _request_bytes(
+    method: str, target: str, host: str, headers: Mapping[str, str], body: bytes | None
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    for name, value in headers.items():
+        if _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
             raise requests.exceptions.InvalidHeader(
-                f"Invalid return character or leading space in header: {name}"
+                f"Invalid return character in header: {name!r}"
             )
         lines.append(f"{name}: {value}")
-    body = request.body
-    if body is not None or request.method in METHODS_WITH_BODY:
+    if body is not None or method not in METHODS_WITHOUT_BODY:
         lines.append(f"Content-Length: {len(body or b'')}")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return head + body if body else head
@@ -273,16 +314,15 @@ class LeanTransport:
         self.verify = verify
         self._context: ssl.SSLContext | None = None
         self._local = threading.local()
+        self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
     def close(self) -> None:
-        """Close the calling thread's connections."""
-        connections = getattr(self._local, "connections", {})
-        for connection in connections.values():
+        """Close the connections of every thread (they reopen when needed)."""
+        for connection in list(self._connections):
             connection.close()
-        connections.clear()
 
     def _connection(self, url: SplitResult) -> Connection:
         connections = getattr(self._local, "connections", None)
@@ -299,9 +339,69 @@ class LeanTransport:
             port = url.port or (443 if url.scheme == "https" else 80)
             connection = Connection(url.hostname, port, self.timeout, context)
             connections[key] = connection
+            self._connections.add(connection)
         elif connection.sock is not None and connection.lost_while_idle():
             connection.close()
         return connection
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+    ) -> tuple[ResponseHead, bytes]:
+        """Send one request; return the answer's head and its body as received.
+
+        Raises:
+            requests.ConnectTimeout: No connection within the connect time-out.
+            requests.ConnectionError: No connection (`NewConnectionError`
+                inside), or it was lost before the answer.
+            requests.ReadTimeout: No answer within the read time-out.
+            requests.exceptions.ChunkedEncodingError: The answer was cut.
+            requests.exceptions.InvalidHeader: A header holds a line break.
+        """
+        parts = urlsplit(url)
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path or "/"
+        data = _request_bytes(
+            method, target, parts.netloc.rpartition("@")[2], headers, body
+        )
+        connection = self._connection(parts)
+
+        def failure(error: BaseException) -> requests.RequestException:
+            request = prepared(method, url, headers, body)
+            if isinstance(error, TimeoutError):
+                return requests.ReadTimeout(
+                    f"{connection.host}:{connection.port}: Read timed out "
+                    f"(read time-out: {self.timeout[1]:g} s)",
+                    request=request,
+                )
+            if answered:
+                return requests.exceptions.ChunkedEncodingError(
+                    ProtocolError(f"Connection broken: {error!r}", error),
+                    request=request,
+                )
+            return requests.ConnectionError(
+                ProtocolError("Connection aborted.", error), request=request
+            )
+
+        if connection.sock is None:
+            self._open(connection, method, url, headers, body)
+        answered = False
+        try:
+            connection.send(data)
+            head = connection.read_head()
+            answered = True
+            received = connection.read_body(method, head)
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise failure(error) from error
+        except BaseException:
+            connection.close()
+            raise
+        if head.will_close:
+            connection.close()
+        return head, received
 
     def send(
         self,
@@ -313,71 +413,35 @@ class LeanTransport:
         Cookies the answer sets are stored in ``cookies`` too, as a session does.
 
         Raises:
-            requests.ConnectTimeout: No connection within the connect time-out.
-            requests.ConnectionError: No connection (`NewConnectionError`
-                inside), or it was lost before the answer.
-            requests.ReadTimeout: No answer within the read time-out.
-            requests.exceptions.ChunkedEncodingError: The answer was cut.
+            requests.RequestException: As `exchange`, and
+                `requests.exceptions.ContentDecodingError` for a compressed
+                body that does not decompress.
         """
-        url = urlsplit(request.url)
-        connection = self._connection(url)
-        if connection.sock is None:
-            self._open(connection, request)
-        target = f"{url.path}?{url.query}" if url.query else url.path or "/"
-        data = _request_bytes(request, target, url.netloc.rpartition("@")[2])
-        try:
-            try:
-                connection.send(data)
-                head = connection.read_head()
-            except (OSError, http.client.HTTPException) as error:
-                raise self._failure(
-                    error, "Connection aborted.", connection, request
-                ) from error
-            try:
-                body = connection.read_body(request.method, head)
-            except (OSError, http.client.HTTPException) as error:
-                failure = self._failure(
-                    error, f"Connection broken: {error!r}", connection, request
-                )
-                if isinstance(failure, requests.ReadTimeout):
-                    raise failure from error
-                raise requests.exceptions.ChunkedEncodingError(
-                    *failure.args, request=request
-                ) from error
-        except BaseException:
-            connection.close()
-            raise
-        if head.will_close:
-            connection.close()
-        return _response(request, head, body, cookies)
+        head, body = self.exchange(
+            request.method, request.url, request.headers, request.body
+        )
+        return build_response(request, head, body, cookies)
 
-    def _failure(
+    def _open(
         self,
-        error: BaseException,
-        context: str,
         connection: Connection,
-        request: requests.PreparedRequest,
-    ) -> requests.RequestException:
-        if isinstance(error, TimeoutError):
-            return requests.ReadTimeout(
-                f"{connection.host}:{connection.port}: Read timed out "
-                f"(read time-out: {self.timeout[1]:g} s)",
-                request=request,
-            )
-        return requests.ConnectionError(ProtocolError(context, error), request=request)
-
-    def _open(self, connection: Connection, request: requests.PreparedRequest) -> None:
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+    ) -> None:
         try:
             connection.open()
-        except TimeoutError as error:
-            raise requests.ConnectTimeout(
-                f"Could not connect to {connection.host}:{connection.port} within "
-                f"{self.timeout[0]:g} s (connect time-out)",
-                request=request,
-            ) from error
-        except ssl.SSLError as error:
-            raise requests.exceptions.SSLError(error, request=request) from error
         except OSError as error:
+            request = prepared(method, url, headers, body)
+            if isinstance(error, TimeoutError):
+                raise requests.ConnectTimeout(
+                    f"Could not connect to {connection.host}:{connection.port} "
+                    f"within {self.timeout[0]:g} s (connect time-out)",
+                    request=request,
+                ) from error
+            if isinstance(error, ssl.SSLError):
+                raise requests.exceptions.SSLError(error, request=request) from error
             raise requests.ConnectionError(
                 NewConnectionError(
                     connection, f"Failed to establish a new connection: {error}"
@@ -386,13 +450,17 @@ class LeanTransport:
             ) from error
 
 
-def _response(
+def build_response(
     request: requests.PreparedRequest,
     head: ResponseHead,
     body: bytes,
     cookies: requests.cookies.RequestsCookieJar,
 ) -> requests.Response:
-    """The `requests.Response` of an answer (cookies stored as a session does)."""
+    """The `requests.Response` of an answer (cookies stored as a session does).
+
+    Raises:
+        requests.exceptions.ContentDecodingError: The body does not decompress.
+    """
     headers = CaseInsensitiveDict(head.headers)
     if len(headers) < len(head.headers):  # repeated fields: joined, as urllib3 does
         headers = CaseInsensitiveDict()
@@ -405,8 +473,8 @@ def _response(
     response.url = request.url
     response.request = request
     response.encoding = get_encoding_from_headers(headers)
-    encoding = headers.get("Content-Encoding")
-    response._content = _decoded(body, encoding) if encoding else body
+    response._content = decompressed(body, headers.get("Content-Encoding"))
+    response._content_consumed = True
     if "Set-Cookie" in headers:
         source = _CookieSource(head.headers)
         extract_cookies_to_jar(response.cookies, request, source)
@@ -414,8 +482,43 @@ def _response(
     return response
 
 
+NOT_PLAIN_JSON = object()
+"""What `plain_json` returns for an answer that needs a `requests.Response`."""
+
+
+def plain_json(head: ResponseHead, body: bytes) -> Any:
+    """The decoded body of a plain JSON success answer, else `NOT_PLAIN_JSON`.
+
+    Plain: a 2xx status, a JSON (or no) content type, no cookie, a body that
+    decompresses, decodes as UTF-8 JSON and is not an HTML page. The client
+    returns it at once; anything else is handled through a `requests.Response`.
+    """
+    if not 200 <= head.status < 300:
+        return NOT_PLAIN_JSON
+    media = encoding = None
+    for name, value in head.headers:
+        name = name.lower()
+        if name == "content-type":
+            media = value.split(";", 1)[0].strip().lower()
+        elif name == "content-encoding":
+            encoding = value
+        elif name == "set-cookie":
+            return NOT_PLAIN_JSON
+    if media not in (None, "application/json"):
+        return NOT_PLAIN_JSON
+    try:
+        body = decompressed(body, encoding)
+        if not body:
+            return None
+        if HTML_DOCUMENT.match(body[:1024]):
+            return NOT_PLAIN_JSON
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, requests.exceptions.ContentDecodingError):
+        return NOT_PLAIN_JSON
+
+
 def prepared(
-    method: str, url: str, headers: dict[str, str], body: bytes | None
+    method: str, url: str, headers: Mapping[str, str], body: bytes | None
 ) -> requests.PreparedRequest:
     """A `requests.PreparedRequest` holding an already encoded request."""
     request = requests.PreparedRequest()
