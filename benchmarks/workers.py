@@ -2,13 +2,15 @@
 
 Runs the ``worker-scenario`` console script (two sub-elements, one
 transcription, one classification and one metadata per element) as a
-subprocess against the Arkindex API double of ``tests/e2e``, with a fixed
-latency added to every answer, and prints: wall time, time per element,
-requests per element against the scenario's minimum, start-up time (process
-start to first request), worker CPU time per request, peak memory, and the
-import time of ``arkindex_worker.worker``. Each scenario runs with the overlap
-of network waits on (the default) and off (``ARKINDEX_WORKER_OVERLAP=0``,
-upstream's strictly sequential order), to show the difference.
+subprocess against the Arkindex API double of ``tests/e2e`` (served by its
+lean front, `tests.e2e.lean_front`), with a fixed latency added to every
+answer, and prints: wall time, time per element, requests per element against
+the scenario's minimum, start-up time (process start to first request), worker
+CPU time per request, peak memory, and the import time of
+``arkindex_worker.worker``. To show the before/after, scenarios also run with
+the overlap of network waits off (``ARKINDEX_WORKER_OVERLAP=0``, upstream's
+strictly sequential order) and with every request sent by ``requests``
+(``ARKINDEX_API_LEAN_TRANSPORT=0``).
 
 Usage: ``python benchmarks/workers.py [--quick]``.
 """
@@ -45,7 +47,9 @@ def children_usage() -> tuple[float, int]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
+def run_scenario(
+    elements: int, latency: float, overlap: bool, lean: bool = True
+) -> dict:
     """One run of the scenario worker; its measures."""
     double = ArkindexDouble()
     with tempfile.TemporaryDirectory() as tmp, LeanFront(double, latency) as front:
@@ -63,21 +67,27 @@ def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
             home,
             ARKINDEX_API_URL=front.url,
             ARKINDEX_WORKER_OVERLAP="1" if overlap else "0",
+            ARKINDEX_API_LEAN_TRANSPORT="1" if lean else "0",
         )
         cpu_before, _ = children_usage()
         start = time.perf_counter()
-        result = subprocess.run(
-            [str(SCRIPT), "--elements-list", str(elements_list)],
-            env=env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        # Logs go to a file, as a task's logs do: through a pipe, each line
+        # would also pay for waking this process up to read it
+        log = home / "worker.log"
+        with log.open("w") as output:
+            result = subprocess.run(
+                [str(SCRIPT), "--elements-list", str(elements_list)],
+                env=env,
+                cwd=home,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
         wall = time.perf_counter() - start
         cpu_after, peak_rss = children_usage()
         if result.returncode != 0:
-            raise RuntimeError(f"worker-scenario failed:\n{result.stderr[-2000:]}")
+            tail = log.read_text()[-2000:]
+            raise RuntimeError(f"worker-scenario failed:\n{tail}")
         processed = sum(state == "processed" for state in double.activities.values())
         if processed != elements:
             raise RuntimeError(f"only {processed} of {elements} elements processed")
@@ -86,6 +96,7 @@ def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
             "elements": elements,
             "latency_ms": latency * 1000,
             "overlap": overlap,
+            "lean": lean,
             "wall_s": wall,
             "per_element_ms": wall / elements * 1000,
             "requests": requests,
@@ -117,7 +128,8 @@ def report(measure: dict) -> None:
     target = 0.8 * measure["requests_per_element"] * measure["latency_ms"]
     print(
         f"{measure['elements']:>5} elements, {measure['latency_ms']:.0f} ms latency, "
-        f"overlap {'on ' if measure['overlap'] else 'off'}: "
+        f"overlap {'on ' if measure['overlap'] else 'off'}, "
+        f"{'lean    ' if measure['lean'] else 'requests'}: "
         f"{measure['wall_s']:6.2f} s, {measure['per_element_ms']:5.1f} ms/element"
         + (f" (target ≤ {target:.1f})" if target else "")
         + f", {measure['requests_per_element']:.2f} requests/element "
@@ -136,9 +148,10 @@ def main() -> None:
     print(f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print(f"import arkindex_worker.worker: {import_time() * 1000:.0f} ms (median of 7)")
     for elements in sizes:
-        for overlap in (True, False):
-            report(run_scenario(elements, latency=0.005, overlap=overlap))
-    report(run_scenario(sizes[-1], latency=0.0, overlap=True))
+        for overlap, lean in ((True, True), (False, True), (False, False)):
+            report(run_scenario(elements, 0.005, overlap, lean))
+    for lean in (True, False):
+        report(run_scenario(sizes[-1], 0.0, overlap=True, lean=lean))
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ class Connection:
         self.connect_timeout, self.read_timeout = timeout
         self.context = context
         self.sock: socket.socket | None = None
+        self._poller: Any = None
         self._buffer = bytearray()
         self._chunk = bytearray(RECEIVE_SIZE)
         self._chunk_view = memoryview(self._chunk)
@@ -128,6 +129,9 @@ class Connection:
             raise
         self.sock = sock
         self._buffer.clear()
+        if hasattr(select, "poll"):
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN)
 
     def __del__(self) -> None:
         # A connection dropped with its thread closes its socket quietly
@@ -144,10 +148,8 @@ class Connection:
         """Whether the server closed the connection since its last answer."""
         # Idle, a healthy connection has nothing to read: readable means closed.
         # poll, unlike select, accepts descriptors beyond 1024.
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN)
-            return bool(poller.poll(0))
+        if self._poller is not None:
+            return bool(self._poller.poll(0))
         return bool(select.select([self.sock], [], [], 0)[0])
 
     def send(self, data: bytes) -> None:

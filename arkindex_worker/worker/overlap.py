@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["START_DELAY", "Overlap"]
 
-START_DELAY = 0
+START_DELAY = 0.002
 """Seconds a background job waits after being submitted before it starts.
 
 Jobs are submitted when an element ends, just as the main thread starts the
