@@ -429,12 +429,12 @@ class ArkindexClient:
             logger.debug(f"Waiting {self.sleep_duration} seconds before the request")
             time.sleep(self.sleep_duration)
         query = dict(sorted(query.items()))
-        if self._lean_transport_allowed(operation, url):
+        if self._lean_transport_allowed(operation):
             return self._request_lean(operation, url, query, body, headers)
         response = self._send_with_session(operation, url, query, body, headers)
         return self._handle(operation, response)
 
-    def _lean_transport_allowed(self, operation: Operation, url: str) -> bool:
+    def _lean_transport_allowed(self, operation: Operation) -> bool:
         """Whether `LeanTransport` sends exactly what the session would.
 
         Not when anything of the session was customised (proxies, cookies,
@@ -499,6 +499,8 @@ class ArkindexClient:
     def _follow_redirects(self, response: requests.Response) -> requests.Response:
         """Follow a redirection with `requests`, as `Session.send` would."""
         request = response.request
+        # Where resolve_redirects merges the session's cookies (Session.send
+        # would have prepared it)
         request._cookies = requests.cookies.RequestsCookieJar()
         history = [response]
         history += self.session.resolve_redirects(
@@ -613,6 +615,11 @@ class ArkindexClient:
         if self.lookup_operation(operation_id).paginated is False:
             return self.request(operation_id, *args, **kwargs)
         return ResponsePaginator(self, operation_id, *args, **kwargs)
+
+    def close(self) -> None:
+        """Close the client's connections (they are reopened when needed)."""
+        self.transport.close()
+        self.session.close()
 
     def login(self, email: str, password: str) -> Any:
         """Log in with an email and a password, then use the returned token."""

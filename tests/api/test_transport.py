@@ -1002,8 +1002,7 @@ def test_csrf_cookie_remembered_then_writes_go_through_requests(
     assert client.auth.csrf_token == "abc"
     assert client.session.cookies.get_dict() == {"arkindex.csrf": "abc"}
     operation = client.lookup_operation("CreateClassification")
-    url = server.url + "api/v1/classifications/"
-    assert client._lean_transport_allowed(operation, url) is False
+    assert client._lean_transport_allowed(operation) is False
 
     client.request("CreateClassification", body={"element": ELEMENT_ID})
     assert len(lean_calls) == 1
@@ -1088,11 +1087,10 @@ def test_customised_session_sends_through_requests(
     server, client, lean_calls, customise
 ):
     operation = client.lookup_operation("RetrieveElement")
-    url = client.build_url("RetrieveElement", id=ELEMENT_ID)
-    assert client._lean_transport_allowed(operation, url) is True
+    assert client._lean_transport_allowed(operation) is True
 
     sent_by_requests = customise(client, server)
-    assert client._lean_transport_allowed(operation, url) is False
+    assert client._lean_transport_allowed(operation) is False
     server.then(json_answer({"id": ELEMENT_ID}))
     assert client.request("RetrieveElement", id=ELEMENT_ID) == {"id": ELEMENT_ID}
 
@@ -1104,8 +1102,7 @@ def test_customised_session_sends_through_requests(
 def test_download_operation_is_not_lean(client):
     operation = client.lookup_operation("DownloadExport")
     assert operation.download
-    url = client.build_url("DownloadExport", id=ELEMENT_ID)
-    assert client._lean_transport_allowed(operation, url) is False
+    assert client._lean_transport_allowed(operation) is False
 
 
 def test_requests_mocked_by_responses_never_reach_server(server, client, lean_calls):
@@ -1113,14 +1110,14 @@ def test_requests_mocked_by_responses_never_reach_server(server, client, lean_ca
     url = client.build_url("RetrieveElement", id=ELEMENT_ID)
     with responses.RequestsMock() as mock:
         mock.get(url, json={"from": "responses"})
-        assert client._lean_transport_allowed(operation, url) is False
+        assert client._lean_transport_allowed(operation) is False
         assert client.request("RetrieveElement", id=ELEMENT_ID) == {"from": "responses"}
         assert len(mock.calls) == 1
     assert lean_calls == []
     assert server.received == []
     assert server.accepted == 0
     # Once the mock stopped, the lean transport is used again
-    assert client._lean_transport_allowed(operation, url) is True
+    assert client._lean_transport_allowed(operation) is True
 
 
 def test_binary_answer_to_json_operation_is_a_file(server, client, lean_calls):
@@ -1211,8 +1208,7 @@ def test_lean_transport_setting(server, monkeypatch, keyword, variable, lean):
     try:
         calls = spy_lean(client, monkeypatch)
         operation = client.lookup_operation("RetrieveElement")
-        url = client.build_url("RetrieveElement", id=ELEMENT_ID)
-        assert bool(client._lean_transport_allowed(operation, url)) is lean
+        assert bool(client._lean_transport_allowed(operation)) is lean
         server.then(json_answer({"id": ELEMENT_ID}))
         assert client.request("RetrieveElement", id=ELEMENT_ID) == {"id": ELEMENT_ID}
         assert len(calls) == int(lean)
