@@ -20,8 +20,6 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from arkindex_worker import logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse, options_from_env
 from arkindex_worker.models import use_modern_image_defaults
@@ -281,6 +279,8 @@ class BaseWorker:
     @staticmethod
     def _read_local_config(file) -> dict:
         """Read a local YAML configuration file, which must hold a mapping."""
+        import yaml  # only for local configurations: not at start-up
+
         try:
             with file:
                 config = yaml.safe_load(file)
@@ -564,7 +564,7 @@ def _register_cleanup(worker: BaseWorker) -> None:
     atexit.register(cleanup)
 
 
-def _yaml_problem(error: yaml.YAMLError) -> str:
+def _yaml_problem(error: Exception) -> str:
     """One line describing a YAML syntax error, with its position when known."""
     problem = getattr(error, "problem", None) or type(error).__name__
     mark = getattr(error, "problem_mark", None)
@@ -599,6 +599,8 @@ def _parse_secret(name: Path, content: str) -> Any:
         if suffix == ".json":
             return json.loads(content)
         if suffix in (".yaml", ".yml"):
+            import yaml
+
             return yaml.safe_load(content)
     except Exception as e:
         logger.error(f"Failed to parse secret {name}: {e}")
