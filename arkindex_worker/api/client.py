@@ -9,6 +9,11 @@ Every request is sent with (connect, read) time-outs of (30, 60) seconds;
 `ARKINDEX_API_CONNECT_TIMEOUT` and `ARKINDEX_API_TIMEOUT` (the read time-out)
 change them, in seconds (keywords `connect_timeout` and `read_timeout`).
 
+JSON requests go through `LeanTransport` (`arkindex_worker.api.transport`)
+while nothing of `requests` is customised or mocked, through the `requests`
+session otherwise; `ARKINDEX_API_LEAN_TRANSPORT=0` (keyword `lean_transport`)
+always uses the session.
+
 A success answer that is not the JSON an operation returns (an HTML page from a
 web front-end or a proxy, a body that is not valid JSON) raises
 `UnexpectedContentError`, naming the operation and the content type.
