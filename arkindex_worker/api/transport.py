@@ -303,8 +303,25 @@ def _request_bytes(
     return head + body if body else head
 
 
+_TRANSPORTS: weakref.WeakSet[LeanTransport] = weakref.WeakSet()
+
+
+def _forget_connections() -> None:
+    """In a forked child: never share the parent's sockets (each reconnects)."""
+    for transport in list(_TRANSPORTS):
+        transport._local = threading.local()
+        transport._connections = weakref.WeakSet()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections)
+
+
 class LeanTransport:
     """Send requests over kept-alive connections, one per thread and host.
+
+    A process forked from one that used the transport (`multiprocessing`)
+    opens its own connections.
 
     Args:
         timeout: ``(connect, read)`` time-outs in seconds.
@@ -317,6 +334,7 @@ class LeanTransport:
         self._context: ssl.SSLContext | None = None
         self._local = threading.local()
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
+        _TRANSPORTS.add(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import select
 import socket
 import threading
 import time
 import uuid
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -1216,3 +1218,27 @@ def test_lean_transport_setting(server, monkeypatch, keyword, variable, lean):
     finally:
         client.transport.close()
         client.session.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_process_opens_its_own_connection(server, client):
+    server.then(*[json_answer({"id": ELEMENT_ID})] * 3)
+    client.request("RetrieveElement", id=ELEMENT_ID)  # the parent's connection
+
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads (the server's)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: exit status 0 when its request succeeded
+        try:
+            ok = client.request("RetrieveElement", id=ELEMENT_ID) == {"id": ELEMENT_ID}
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.request("RetrieveElement", id=ELEMENT_ID) == {"id": ELEMENT_ID}
+
+    # The child did not write on the parent's socket: a connection of its own
+    assert server.accepted == 2
+    assert [request.connection for request in server.received] == [1, 2, 1]
