@@ -387,24 +387,6 @@ class LeanTransport:
             method, target, parts.netloc.rpartition("@")[2], headers, body
         )
         connection = self._connection(parts)
-
-        def failure(error: BaseException) -> requests.RequestException:
-            request = prepared(method, url, headers, body)
-            if isinstance(error, TimeoutError):
-                return requests.ReadTimeout(
-                    f"{connection.host}:{connection.port}: Read timed out "
-                    f"(read time-out: {self.timeout[1]:g} s)",
-                    request=request,
-                )
-            if answered:
-                return requests.exceptions.ChunkedEncodingError(
-                    ProtocolError(f"Connection broken: {error!r}", error),
-                    request=request,
-                )
-            return requests.ConnectionError(
-                ProtocolError("Connection aborted.", error), request=request
-            )
-
         if connection.sock is None:
             self._open(connection, method, url, headers, body)
         answered = False
@@ -415,13 +397,36 @@ class LeanTransport:
             received = connection.read_body(method, head)
         except (OSError, http.client.HTTPException) as error:
             connection.close()
-            raise failure(error) from error
+            request = prepared(method, url, headers, body)
+            raise self._failure(error, answered, connection, request) from error
         except BaseException:
             connection.close()
             raise
         if head.will_close:
             connection.close()
         return head, received
+
+    def _failure(
+        self,
+        error: BaseException,
+        answered: bool,
+        connection: Connection,
+        request: requests.PreparedRequest,
+    ) -> requests.RequestException:
+        """The `requests` exception for a connection lost during an exchange."""
+        if isinstance(error, TimeoutError):
+            return requests.ReadTimeout(
+                f"{connection.host}:{connection.port}: Read timed out "
+                f"(read time-out: {self.timeout[1]:g} s)",
+                request=request,
+            )
+        if answered:  # lost in the middle of the answer's body
+            return requests.exceptions.ChunkedEncodingError(
+                ProtocolError(f"Connection broken: {error!r}", error), request=request
+            )
+        return requests.ConnectionError(
+            ProtocolError("Connection aborted.", error), request=request
+        )
 
     def send(
         self,
