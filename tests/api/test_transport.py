@@ -12,6 +12,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -121,6 +123,8 @@ class ScriptedServer:
 
     script: list[Script] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None
+    """Serve HTTPS with this server-side context."""
     accepted: int = 0
     closed: int = 0
     """Connections the server closed or saw closed."""
@@ -137,7 +141,8 @@ class ScriptedServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}/"
 
     @property
     def netloc(self) -> str:
@@ -167,6 +172,8 @@ class ScriptedServer:
 
     def _ready(self, sock: socket.socket) -> bool:
         """Wait until ``sock`` is readable; `False` when the server stops."""
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True  # decrypted bytes already waiting
         readable, _, _ = select.select([sock, self.waker], [], [])
         return self.waker not in readable
 
@@ -184,6 +191,11 @@ class ScriptedServer:
 
     def _serve(self, sock: socket.socket, number: int) -> None:
         try:
+            if self.tls is not None:
+                try:
+                    sock = self.tls.wrap_socket(sock, server_side=True)
+                except (OSError, ssl.SSLError):  # the client refused our certificate
+                    return
             self._exchange(sock, number)
         finally:
             sock.close()
@@ -1242,3 +1254,49 @@ def test_forked_process_opens_its_own_connection(server, client):
     # The child did not write on the parent's socket: a connection of its own
     assert server.accepted == 2
     assert [request.connection for request in server.received] == [1, 2, 1]
+
+
+# ------------------------------------------------------------------ TLS
+
+TLS_DIRECTORY = Path(__file__).parent / "tls"
+"""A self-signed certificate for 127.0.0.1 and localhost (tests only)."""
+
+
+@pytest.fixture
+def tls_server() -> Iterator[ScriptedServer]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS_DIRECTORY / "cert.pem", TLS_DIRECTORY / "key.pem")
+    scripted = ScriptedServer(tls=context)
+    yield scripted
+    scripted.close()
+
+
+def test_https_with_a_ca_bundle_keeps_its_connection(tls_server):
+    tls_server.then(json_answer({"n": 1}), json_answer({"n": 2}))
+    lean = LeanTransport((TIMEOUT, TIMEOUT), verify=str(TLS_DIRECTORY / "cert.pem"))
+    try:
+        answers = [send(lean, f"{tls_server.url}{n}").json() for n in (1, 2)]
+    finally:
+        lean.close()
+    assert answers == [{"n": 1}, {"n": 2}]
+    assert [r.target for r in tls_server.received] == ["/1", "/2"]
+    assert tls_server.accepted == 1
+
+
+def test_https_without_verification(tls_server):
+    tls_server.then(json_answer({"n": 1}))
+    lean = LeanTransport((TIMEOUT, TIMEOUT), verify=False)
+    try:
+        assert send(lean, tls_server.url).json() == {"n": 1}
+    finally:
+        lean.close()
+
+
+def test_https_with_an_unknown_certificate_is_refused(tls_server):
+    lean = LeanTransport((TIMEOUT, TIMEOUT), verify=True)
+    try:
+        with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY"):
+            send(lean, tls_server.url)
+    finally:
+        lean.close()
+    assert tls_server.received == []
