@@ -237,6 +237,7 @@ class ArkindexClient:
             lean_transport, "ARKINDEX_API_LEAN_TRANSPORT", True, _flag
         )
         self.transport = LeanTransport(self.timeout, self._verify or verify)
+        self._lean_verify = self.session.verify
 
         self.schema_url = schema_url
         self.document = Document(url=base_url)
@@ -456,6 +457,9 @@ class ArkindexClient:
             and not any(session.hooks.values())
             and session.auth is self.auth
             and session.cert is None
+            # The transport took them at construction
+            and session.verify is self._lean_verify
+            and self.timeout == self.transport.timeout
             and _requests_untouched()
             and all(
                 type(adapter) is HTTPAdapter for adapter in session.adapters.values()

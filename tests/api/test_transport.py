@@ -1086,9 +1086,21 @@ def set_cert(client: ArkindexClient, server: ScriptedServer) -> Check:
     return lambda request: request.connection == 1
 
 
+def set_verify(client: ArkindexClient, server: ScriptedServer) -> Check:
+    client.session.verify = False
+    return lambda request: request.connection == 1
+
+
+def set_timeout(client: ArkindexClient, server: ScriptedServer) -> Check:
+    client.timeout = (TIMEOUT, TIMEOUT + 1)
+    return lambda request: request.connection == 1
+
+
 @pytest.mark.parametrize(
     "customise",
     [
+        pytest.param(set_verify, id="verify"),
+        pytest.param(set_timeout, id="timeout"),
         pytest.param(mount_adapter, id="adapter"),
         pytest.param(add_hook, id="hook"),
         pytest.param(set_proxy, id="proxy"),
