@@ -26,11 +26,11 @@ web front-end or a proxy, a body that is not valid JSON) raises
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import time
-import uuid
 import warnings
 from typing import Any
 from urllib.parse import quote, urljoin, urlparse, urlsplit
@@ -103,15 +103,13 @@ class Document:
         return f"<Document {self.url!r}: {len(self.links)} operations>"
 
 
-def _jsonable(value: Any) -> Any:
-    """Copy of a JSON body where `uuid.UUID` values became strings."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    return value
+@functools.lru_cache(maxsize=16)
+def _origin(base_url: str) -> str | None:
+    """``scheme://host`` of an HTTP(S) base URL, `None` for any other URL."""
+    parts = urlsplit(base_url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
 
 
 def _read_environment_once(session: requests.Session, base_url: str) -> str | None:
@@ -241,7 +239,6 @@ class ArkindexClient:
 
         self.schema_url = schema_url
         self.document = Document(url=base_url)
-        self._origin_of: tuple[str | None, str | None] = (None, None)
         # None: bundled table, server schema not tried yet; dict: the operations of
         # a schema_url or server document; False: the server schema failed to load.
         self._schema_operations: dict[str, Operation] | bool | None = None
@@ -373,7 +370,7 @@ class ArkindexClient:
             return quote(str(path_parameters[name]), safe="/" if plus else "")
 
         path = _TEMPLATE_FIELD.sub(fill, operation.url)
-        origin = self._origin()
+        origin = _origin(self.document.url)
         if origin is not None and path.startswith("/") and not path.startswith("//"):
             return origin + path
         url = urljoin(self.document.url, path)
@@ -383,17 +380,6 @@ class ArkindexClient:
         if scheme not in ("http", "https"):
             raise _invalid(f"Unsupported URL scheme '{scheme}'.", "invalid-url")
         return url
-
-    def _origin(self) -> str | None:
-        """``scheme://host`` of an HTTP(S) base URL (computed once per base URL)."""
-        base = self.document.url
-        if self._origin_of[0] != base:
-            parts = urlsplit(base)
-            origin = None
-            if parts.scheme in ("http", "https") and parts.netloc:
-                origin = f"{parts.scheme}://{parts.netloc}"
-            self._origin_of = (base, origin)
-        return self._origin_of[1]
 
     def single_request(self, operation_id: str, **parameters: Any) -> Any:
         """Send one attempt of an operation, without any retry.
@@ -537,13 +523,18 @@ class ArkindexClient:
         session's settings into every request costs as much as the rest of the
         request's Python work; the result is the same request.
         """
+        headers = {**self.session.headers, **headers}
+        data = None
+        if body is not None:
+            data = encode_json(body)
+            headers["Content-Type"] = "application/json"
         prepared_request = requests.PreparedRequest()
         prepared_request.prepare(
             method=operation.method,
             url=url,
-            headers={**self.session.headers, **headers},
+            headers=headers,
             params=query or None,
-            json=_jsonable(body),
+            data=data,
             auth=self.session.auth,
             cookies=self.session.cookies,
             hooks=self.session.hooks,
