@@ -8,8 +8,9 @@ client.paginate("ListProcessSets", id="…")
 
 Modules: `client` (the client), `schema` (operations read from OpenAPI documents,
 the bundled `openapi.json`), `pagination`, `download` (response decoding), `retry`
-(retry policy and its environment variables), `transport` (the lean HTTP/1.1
-transport of JSON requests), `auth`, `errors` (exception tree), `options`
+(the one retry policy and its environment variables), `session` (the one
+`requests` session: redirects, where the token goes), `urls`, `auth`, `errors`
+(exception tree), `options`
 (constants and `options_from_env`).
 """
 
@@ -26,6 +27,7 @@ from arkindex_worker.api.errors import (
     ClientError,
     ErrorMessage,
     ErrorResponse,
+    RedirectedWriteError,
     SchemaError,
     UnconfirmedWriteError,
     UnexpectedContentError,
@@ -54,6 +56,7 @@ __all__ = [
     "ErrorMessage",
     "ErrorResponse",
     "PaginationMode",
+    "RedirectedWriteError",
     "ResponsePaginator",
     "SchemaError",
     "UnconfirmedWriteError",

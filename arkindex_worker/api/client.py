@@ -9,10 +9,11 @@ Every request is sent with (connect, read) time-outs of (30, 60) seconds;
 `ARKINDEX_API_CONNECT_TIMEOUT` and `ARKINDEX_API_TIMEOUT` (the read time-out)
 change them, in seconds (keywords `connect_timeout` and `read_timeout`).
 
-JSON requests go through `LeanTransport` (`arkindex_worker.api.transport`)
-while nothing of `requests` is customised or mocked, through the `requests`
-session otherwise; `ARKINDEX_API_LEAN_TRANSPORT=0` (keyword `lean_transport`)
-always uses the session.
+Every exchange goes through the client's one session, an
+[ArkindexSession][arkindex_worker.api.session.ArkindexSession] (redirect and
+token rules), with the one retry policy of `arkindex_worker.api.retry`:
+API operations through `request`, and any other URL (IIIF images, storage
+downloads and uploads) through `http_request`.
 
 A success answer that is not the JSON an operation returns (an HTML page from a
 web front-end or a proxy, a body that is not valid JSON) raises
@@ -26,17 +27,18 @@ web front-end or a proxy, a body that is not valid JSON) raises
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
-import os
 import re
 import time
+import uuid
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin, urlparse, urlsplit
+from urllib.parse import quote, urljoin, urlparse
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from arkindex_worker.api.auth import DEFAULT_CSRF_COOKIE, TokenAuth
 from arkindex_worker.api.download import (
@@ -55,7 +57,6 @@ from arkindex_worker.api.errors import (
 from arkindex_worker.api.options import (
     DEFAULT_BASE_URL,
     SCHEMA_ENDPOINT,
-    env_setting,
     request_timeout,
     should_verify_cert,
 )
@@ -69,17 +70,10 @@ from arkindex_worker.api.schema import (
     load_document,
     parse_document,
 )
-from arkindex_worker.api.transport import (
-    ACCEPT_ENCODING,
-    NOT_PLAIN_JSON,
-    LeanTransport,
-    build_response,
-    encode_json,
-    plain_json,
-    prepared,
-)
+from arkindex_worker.api.session import ArkindexSession
+from arkindex_worker.api.urls import for_messages, origin, without_credentials
 
-__all__ = ["ArkindexClient", "Document"]
+__all__ = ["ArkindexClient", "Document", "encode_json"]
 
 logger = logging.getLogger("arkindex_worker.api")
 
@@ -103,46 +97,33 @@ class Document:
         return f"<Document {self.url!r}: {len(self.links)} operations>"
 
 
-@functools.lru_cache(maxsize=16)
-def _origin(base_url: str) -> str | None:
-    """``scheme://host`` of an HTTP(S) base URL, `None` for any other URL."""
-    parts = urlsplit(base_url)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return f"{parts.scheme}://{parts.netloc}"
-    return None
+def _uuid_as_text(value: Any) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _read_environment_once(session: requests.Session, base_url: str) -> str | None:
-    """Apply the proxy variables once, instead of at every request.
+def encode_json(body: Any) -> bytes:
+    """A JSON body as `requests` encodes it (``allow_nan=False``), UUIDs as text.
 
-    With ``trust_env``, requests reads the whole environment at each request
-    (about a third of its own time per call). The proxies are those of the
-    API's host; ``.netrc`` files are not read (the API authenticates by token).
-
-    Returns:
-        The CA bundle the environment names, to verify certificates with.
+    Raises:
+        requests.exceptions.InvalidJSONError: The body cannot be encoded.
     """
-    session.trust_env = False
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    try:
+        text = json.dumps(body, allow_nan=False, default=_uuid_as_text)
+    except (TypeError, ValueError) as error:
+        raise requests.exceptions.InvalidJSONError(error) from error
+    return text.encode("utf-8")
 
 
-def _requests_untouched() -> bool:
-    """Whether `requests`' transport is its own (no test library replaced it)."""
-    return (
-        HTTPAdapter.send.__module__ == "requests.adapters"
-        and requests.Session.get_adapter.__module__ == "requests.sessions"
-        and requests.Session.send.__module__ == "requests.sessions"
-    )
-
-
-def _flag(raw: str) -> bool:
-    return bool(int(raw))
-
-
-def _encode_query(query: dict[str, Any]) -> str:
-    """A query string encoded as `requests` encodes ``params``."""
-    return requests.models.RequestEncodingMixin._encode_params(query)
+def _without_credentials(base_url: str) -> str:
+    public = without_credentials(base_url)
+    if public != base_url:
+        logger.warning(
+            "The user name and password in the API URL are ignored; "
+            "authenticate with a token"
+        )
+    return public
 
 
 def _invalid(text: str, code: str) -> ClientError:
@@ -182,9 +163,11 @@ class ArkindexClient:
         connect_timeout: Seconds to open a connection
             (`ARKINDEX_API_CONNECT_TIMEOUT`, 30).
         read_timeout: Seconds to wait for an answer (`ARKINDEX_API_TIMEOUT`, 60).
-        lean_transport: Send JSON requests through `LeanTransport` when the
-            session is not customised (`ARKINDEX_API_LEAN_TRANSPORT`, 1; 0
-            sends everything through `requests`).
+        retry_time_max: Longest time an exchange keeps retrying
+            (`ARKINDEX_API_RETRY_TIME_MAX`, 300 s).
+
+    A user name and password in `base_url` are ignored (with a warning): they
+    would otherwise travel in headers and appear in logs.
 
     Raises:
         SchemaError: The `schema_url` document could not be read.
@@ -207,7 +190,7 @@ class ArkindexClient:
         read_retries: int | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
-        lean_transport: bool | None = None,
+        retry_time_max: float | None = None,
     ) -> None:
         self.timeout = request_timeout(connect_timeout, read_timeout)
         self.retry_policy = RetryPolicy.configure(
@@ -215,8 +198,10 @@ class ArkindexClient:
             retry_wait_min=retry_wait_min,
             retry_wait_max=retry_wait_max,
             read_retries=read_retries,
+            retry_time_max=retry_time_max,
         )
-        self.session = requests.Session()
+        base_url = _without_credentials(base_url)
+        self.session = ArkindexSession(origin(base_url))
         if verify is None:
             verify = should_verify_cert(base_url) and should_verify_cert(schema_url)
         if not verify:
@@ -229,13 +214,6 @@ class ArkindexClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.session.verify = verify
         self.session.headers.update({"Accept": ACCEPT, "User-Agent": USER_AGENT})
-        ca_bundle = _read_environment_once(self.session, base_url)
-        self._verify = ca_bundle if ca_bundle and verify else None
-        self.lean_transport = env_setting(
-            lean_transport, "ARKINDEX_API_LEAN_TRANSPORT", True, _flag
-        )
-        self.transport = LeanTransport(self.timeout, self._verify or verify)
-        self._lean_verify = self.session.verify
 
         self.schema_url = schema_url
         self.document = Document(url=base_url)
@@ -262,13 +240,22 @@ class ArkindexClient:
         csrf_cookie: str | None = None,
         sleep: float | None = None,
     ) -> None:
-        """Set the authentication, the base URL and the throttling delay."""
-        self.auth = TokenAuth(token, auth_scheme, csrf_cookie or DEFAULT_CSRF_COOKIE)
+        """Set the authentication, the base URL and the throttling delay.
+
+        No `Referer` header is sent (upstream sends the base URL): the token
+        scheme needs none, and the header would carry the URL to other hosts.
+        """
+        if base_url:
+            self.document.url = _without_credentials(base_url)
+        self.session.api_origin = origin(self.document.url)
+        self.auth = TokenAuth(
+            token,
+            auth_scheme,
+            csrf_cookie or DEFAULT_CSRF_COOKIE,
+            origin=self.session.api_origin,
+        )
         self.session.auth = self.auth
         self.sleep_duration = sleep
-        if base_url:
-            self.document.url = base_url
-        self.session.headers.setdefault("Referer", self.document.url)
 
     # ------------------------------------------------------------------ schema
 
@@ -370,9 +357,9 @@ class ArkindexClient:
             return quote(str(path_parameters[name]), safe="/" if plus else "")
 
         path = _TEMPLATE_FIELD.sub(fill, operation.url)
-        origin = _origin(self.document.url)
-        if origin is not None and path.startswith("/") and not path.startswith("//"):
-            return origin + path
+        base = origin(self.document.url)
+        if base is not None and path.startswith("/") and not path.startswith("//"):
+            return base + path
         url = urljoin(self.document.url, path)
         scheme = urlparse(url).scheme
         if not scheme:
@@ -421,132 +408,20 @@ class ArkindexClient:
             logger.debug(f"Waiting {self.sleep_duration} seconds before the request")
             time.sleep(self.sleep_duration)
         query = dict(sorted(query.items()))
-        if self._lean_transport_allowed(operation):
-            return self._request_lean(operation, url, query, body, headers)
-        response = self._send_with_session(operation, url, query, body, headers)
-        return self._handle(operation, response)
-
-    def _lean_transport_allowed(self, operation: Operation) -> bool:
-        """Whether `LeanTransport` sends exactly what the session would.
-
-        Not when anything of the session was customised (proxies, cookies,
-        hooks, authentication, adapters), when a test library replaced part of
-        `requests` (`responses` patches `HTTPAdapter.send`, `requests-mock`
-        patches `Session.get_adapter`), or for streamed downloads.
-        """
-        session = self.session
-        return (
-            self.lean_transport
-            and not operation.download
-            and not session.proxies
-            and not session.cookies
-            and not any(session.hooks.values())
-            and session.auth is self.auth
-            and session.cert is None
-            # The transport took them at construction
-            and session.verify is self._lean_verify
-            and self.timeout == self.transport.timeout
-            and _requests_untouched()
-            and all(
-                type(adapter) is HTTPAdapter for adapter in session.adapters.values()
-            )
-        )
-
-    def _request_lean(
-        self,
-        operation: Operation,
-        url: str,
-        query: dict[str, Any],
-        body: Any,
-        headers: dict[str, str],
-    ) -> Any:
-        """Send through `LeanTransport`; decode plain JSON answers directly.
-
-        Any other answer (error, text, file, HTML, cookies, redirection) goes
-        through a `requests.Response` and `_handle`, as with the session.
-        """
-        method = operation.method
-        if query:
-            url = f"{url}?{_encode_query(query)}"
-        headers = {
-            **self.session.headers,
-            "Accept-Encoding": ACCEPT_ENCODING,
-            **headers,
-        }
-        self.auth.authorize(method, headers)
         data = None
         if body is not None:
             data = encode_json(body)
             headers["Content-Type"] = "application/json"
-        head, received = self.transport.exchange(method, url, headers, data)
-        content = plain_json(head, received)
-        if content is not NOT_PLAIN_JSON:
-            logger.debug("%s %s: %s", method, operation.id, head.status)
-            return content
-        request = prepared(method, url, headers, data)
-        response = build_response(request, head, received, self.session.cookies)
-        if "Set-Cookie" in response.headers:
-            self.auth.remember_csrf(response)
-        if response.is_redirect:
-            response = self._follow_redirects(response)
-        return self._handle(operation, response)
-
-    def _follow_redirects(self, response: requests.Response) -> requests.Response:
-        """Follow a redirection with `requests`, as `Session.send` would."""
-        request = response.request
-        # Where resolve_redirects merges the session's cookies (Session.send
-        # would have prepared it)
-        request._cookies = requests.cookies.RequestsCookieJar()
-        history = [response]
-        history += self.session.resolve_redirects(
-            response,
-            request,
-            timeout=self.timeout,
-            verify=self._verify or self.session.verify,
-            proxies=self.session.proxies,
-        )
-        final = history.pop()
-        final.history = history
-        return final
-
-    def _send_with_session(
-        self,
-        operation: Operation,
-        url: str,
-        query: dict[str, Any],
-        body: Any,
-        headers: dict[str, str],
-    ) -> requests.Response:
-        """Prepare and send one request through the session.
-
-        Prepared here rather than by ``Session.request``, whose merging of the
-        session's settings into every request costs as much as the rest of the
-        request's Python work; the result is the same request.
-        """
-        headers = {**self.session.headers, **headers}
-        data = None
-        if body is not None:
-            data = encode_json(body)
-            headers["Content-Type"] = "application/json"
-        prepared_request = requests.PreparedRequest()
-        prepared_request.prepare(
-            method=operation.method,
-            url=url,
-            headers=headers,
+        response = self.session.request(
+            operation.method,
+            url,
             params=query or None,
             data=data,
-            auth=self.session.auth,
-            cookies=self.session.cookies,
-            hooks=self.session.hooks,
-        )
-        return self.session.send(
-            prepared_request,
+            headers=headers,
             timeout=self.timeout,
             stream=operation.download,
-            verify=self._verify or self.session.verify,
-            proxies=self.session.proxies,
-            allow_redirects=True,
         )
+        return self._handle(operation, response)
 
     def _handle(self, operation: Operation, response: requests.Response) -> Any:
         status = response.status_code
@@ -616,9 +491,100 @@ class ArkindexClient:
             return self.request(operation_id, *args, **kwargs)
         return ResponsePaginator(self, operation_id, *args, **kwargs)
 
+    def http_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | Path | None = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        allow_redirects: bool = True,
+        idempotent: bool | None = None,
+        read: Callable[[requests.Response], Any] | None = None,
+    ) -> Any:
+        """One exchange with any URL (IIIF, storage) through the client's session.
+
+        It shares the session's connections, proxies and time-outs, follows
+        the retry policy, and gets the API token only when `url` is on the
+        API's origin. TLS certificates are verified as for the API, and not on
+        ``ark.localhost`` hosts.
+
+        Args:
+            method: HTTP method.
+            url: Absolute HTTP(S) URL.
+            data: Body: bytes, or a file, read again at each attempt.
+            headers: Extra headers.
+            stream: Do not read the body before returning (or calling `read`).
+            allow_redirects: Follow redirects (writes only as `ArkindexSession` allows).
+            idempotent: Whether a lost answer may be re-sent (default: reads only).
+            read: Called with the answer within each attempt (a download that
+                breaks off is retried as a whole); its result is returned.
+
+        Returns:
+            The `requests.Response`, or what `read` returned.
+
+        Raises:
+            requests.HTTPError: A 4xx or 5xx answer, after the retries.
+            requests.RequestException: No answer, after the retries.
+        """
+        verify = self.session.verify if should_verify_cert(url) else False
+        description = f"{method} {for_messages(url)}"
+
+        def attempt() -> Any:
+            if isinstance(data, Path):
+                with data.open("rb") as body:
+                    response = self._exchange(
+                        method, url, body, headers, stream, allow_redirects, verify
+                    )
+            else:
+                response = self._exchange(
+                    method, url, data, headers, stream, allow_redirects, verify
+                )
+            if read is None:
+                return response
+            try:
+                return read(response)
+            finally:
+                response.close()
+
+        return self.retry_policy.call(
+            attempt, method, description, idempotent=idempotent
+        )
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        data: Any,
+        headers: dict[str, str] | None,
+        stream: bool,
+        allow_redirects: bool,
+        verify: bool | str,
+    ) -> requests.Response:
+        response = self.session.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=self.timeout,
+            stream=stream,
+            allow_redirects=allow_redirects,
+            verify=verify,
+        )
+        if 400 <= response.status_code <= 599:
+            response.close()
+            raise requests.HTTPError(
+                f"{response.status_code} {response.reason} for {method} "
+                f"{for_messages(url)}",
+                response=response,
+                request=response.request,
+            )
+        logger.debug("%s %s: %s", method, for_messages(url), response.status_code)
+        return response
+
     def close(self) -> None:
         """Close the client's connections (they are reopened when needed)."""
-        self.transport.close()
         self.session.close()
 
     def login(self, email: str, password: str) -> Any:

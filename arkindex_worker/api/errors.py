@@ -16,6 +16,9 @@ ValueError
 
 requests.RequestException subclass (ReadTimeout, ConnectionError, …)
 └── UnconfirmedWriteError (mixin)  a write was sent, its answer was lost: never re-sent
+
+requests.RequestException
+└── RedirectedWriteError          a write answered by a redirect it must not follow
 ```
 """
 
@@ -35,6 +38,7 @@ __all__ = [
     "ClientError",
     "ErrorMessage",
     "ErrorResponse",
+    "RedirectedWriteError",
     "SchemaError",
     "UnconfirmedWriteError",
     "UnexpectedContentError",
@@ -235,3 +239,12 @@ def unconfirmed_write(
     return _unconfirmed_class(type(error))(
         message, request=error.request, response=error.response
     )
+
+
+class RedirectedWriteError(requests.RequestException):
+    """A write answered by a redirect that is not followed.
+
+    A POST, PUT, PATCH or DELETE answered 301, 302 or 303 (which `requests`
+    would turn into a GET), or 307/308 towards another origin than the API's.
+    The redirect target was not contacted. Never retried.
+    """

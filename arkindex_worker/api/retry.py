@@ -1,4 +1,7 @@
-"""Retry policy of `ArkindexClient.request`.
+"""The one retry policy of every HTTP exchange of the SDK.
+
+API calls (`ArkindexClient.request`), each page of a listing, IIIF image
+downloads, artifact and export downloads and storage uploads all follow it:
 
 | failure | methods | retried |
 | --- | --- | --- |
@@ -7,9 +10,13 @@
 | never reached the server: `ConnectTimeout`, connection refused, DNS failure | all | yes |
 | may have reached it, no answer: `ReadTimeout`, connection reset or closed | GET, HEAD, OPTIONS | at most `read_retries` times |
 | the same, for a write | others | never: an `UnconfirmedWriteError` is raised at once |
-| anything else (4xx, exceptions of test doubles, …) | all | no |
+| anything else (other 4xx, exceptions of test doubles, …) | all | no |
 
-Every retriable failure shares one budget of attempts (5 in total upstream).
+Every retriable failure shares one budget of attempts (5 in total upstream), and
+no exchange retries for longer than the total time cap: a wait that would end
+after it is not waited, the last failure is raised instead. A storage upload
+sends the same bytes to the same URL, so its lost answers are retried like a
+read's (see ``idempotent`` in `RetryPolicy.call`).
 Before each wait, one INFO line on the `arkindex_worker.api` logger names the
 operation, the wait and the reason. Waits go through `time.sleep`, looked up when
 called, so test suites can replace it.
@@ -22,6 +29,7 @@ Settings (constructor keyword, else environment variable, else default):
 | `retry_wait_min` (seconds) | `ARKINDEX_API_RETRY_WAIT_MIN` | 3 |
 | `retry_wait_max` (seconds) | `ARKINDEX_API_RETRY_WAIT_MAX` | 60 |
 | `read_retries` (re-sends) | `ARKINDEX_API_READ_RETRIES` | 2 |
+| `retry_time_max` (seconds, total) | `ARKINDEX_API_RETRY_TIME_MAX` | 300 |
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from arkindex_worker.api.errors import (
 )
 from arkindex_worker.api.options import env_setting
 
-__all__ = ["IDEMPOTENT_METHODS", "Failure", "RetryPolicy", "classify"]
+__all__ = ["IDEMPOTENT_METHODS", "Failure", "RetryPolicy", "classify", "http_status"]
 
 logger = logging.getLogger("arkindex_worker.api")
 
@@ -81,15 +89,31 @@ def _never_connected(error: BaseException) -> bool:
     return False
 
 
+def http_status(error: BaseException | None) -> int | None:
+    """The HTTP status of an error answer: an `ErrorResponse` or a `requests.HTTPError`."""
+    if isinstance(error, ErrorResponse):
+        return error.status_code
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return error.response.status_code
+    return None
+
+
+def _title(error: BaseException, status: int) -> str:
+    if isinstance(error, ErrorResponse):
+        return error.title
+    return f"{status} {error.response.reason}"
+
+
 def classify(error: BaseException | None) -> Failure | None:
     """The retriable failure `error` stands for, or `None`."""
     if error is None or isinstance(error, UnconfirmedWriteError):
         return None
-    if isinstance(error, ErrorResponse):
-        if 500 <= error.status_code <= 599:
-            return Failure(SERVER_ERROR, f"HTTP {error.title}")
-        if error.status_code == 429:
-            return Failure(THROTTLED, f"HTTP {error.title}")
+    status = http_status(error)
+    if status is not None:
+        if 500 <= status <= 599:
+            return Failure(SERVER_ERROR, f"HTTP {_title(error, status)}")
+        if status == 429:
+            return Failure(THROTTLED, f"HTTP {_title(error, status)}")
         return None
     name = type(error).__name__
     if isinstance(error, requests.ConnectTimeout) or (
@@ -139,12 +163,15 @@ class RetryPolicy:
         wait_min: Shortest wait in seconds (exponential waits: 2 × 2ⁿ⁻¹, at least this).
         wait_max: Longest wait in seconds, `Retry-After` included.
         read_retries: Re-sends of a GET/HEAD/OPTIONS request whose answer was lost.
+        time_max: Longest time in seconds an exchange keeps retrying, from its
+            first attempt.
     """
 
     attempts = 5
     wait_min = 3.0
     wait_max = 60.0
     read_retries = 2
+    time_max = 300.0
 
     def __init__(
         self,
@@ -152,6 +179,7 @@ class RetryPolicy:
         wait_min: float = wait_min,
         wait_max: float = wait_max,
         read_retries: int = read_retries,
+        time_max: float = time_max,
     ) -> None:
         if not isinstance(attempts, int) or attempts < 1:
             raise ValueError("retries must be a positive integer")
@@ -159,15 +187,19 @@ class RetryPolicy:
             raise ValueError("read_retries must be a non-negative integer")
         if wait_min < 0 or wait_max < 0:
             raise ValueError("retry waits must not be negative")
+        if not time_max >= 0:
+            raise ValueError("retry_time_max must not be negative")
         self.attempts = attempts
         self.wait_min = wait_min
         self.wait_max = wait_max
         self.read_retries = read_retries
+        self.time_max = time_max
 
     def __repr__(self) -> str:
         return (
             f"RetryPolicy(attempts={self.attempts}, wait_min={self.wait_min:g}, "
-            f"wait_max={self.wait_max:g}, read_retries={self.read_retries})"
+            f"wait_max={self.wait_max:g}, read_retries={self.read_retries}, "
+            f"time_max={self.time_max:g})"
         )
 
     @classmethod
@@ -177,6 +209,7 @@ class RetryPolicy:
         retry_wait_min: float | None = None,
         retry_wait_max: float | None = None,
         read_retries: int | None = None,
+        retry_time_max: float | None = None,
     ) -> RetryPolicy:
         """Build a policy from keywords, falling back on environment variables."""
         return cls(
@@ -190,25 +223,56 @@ class RetryPolicy:
             read_retries=env_setting(
                 read_retries, "ARKINDEX_API_READ_RETRIES", cls.read_retries, int
             ),
+            time_max=env_setting(
+                retry_time_max, "ARKINDEX_API_RETRY_TIME_MAX", cls.time_max, float
+            ),
         )
 
     def wait(self, attempt_number: int, error: BaseException | None) -> float:
         """Seconds to wait after failed attempt number `attempt_number` (from 1)."""
-        if isinstance(error, ErrorResponse) and error.status_code == 429:
+        if http_status(error) == 429:
             asked = retry_after(error)
             if asked is not None:
                 return min(asked, self.wait_max)
         exponential = 2 * 2 ** (attempt_number - 1)
         return max(self.wait_min, min(exponential, self.wait_max))
 
-    def call(self, send: Callable[[], Any], method: str, operation_id: str) -> Any:
-        """Run `send` until it succeeds or the policy gives up, then re-raise."""
-        # The first attempt runs outside tenacity, whose bookkeeping costs a
-        # tenth of a request's own work: only a failure pays for it.
+    def call(
+        self,
+        send: Callable[[], Any],
+        method: str,
+        operation_id: str,
+        *,
+        attempts: int | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Run `send` until it succeeds or the policy gives up, then re-raise.
+
+        Args:
+            send: One attempt; raises on failure (`ErrorResponse` or
+                `requests.HTTPError` for an error answer).
+            method: HTTP method of the exchange.
+            operation_id: What is sent, for logs and errors.
+            attempts: Total attempts instead of the policy's (a listing's
+                ``retries``).
+            idempotent: Whether a lost answer may be re-sent; default: only
+                for GET, HEAD and OPTIONS.
+        """
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        started = time.monotonic()
         try:
             return send()
         except Exception as error:
-            return self._retry(send, method, operation_id, error)
+            return self._retry(
+                send,
+                method,
+                operation_id,
+                error,
+                attempts or self.attempts,
+                idempotent,
+                started,
+            )
 
     def _retry(
         self,
@@ -216,8 +280,15 @@ class RetryPolicy:
         method: str,
         operation_id: str,
         first_failure: Exception,
+        attempts: int,
+        idempotent: bool,
+        started: float,
     ) -> Any:
-        """Go on after a failed first attempt: ``first_failure`` is replayed first."""
+        """Go on after a failed first attempt: ``first_failure`` is replayed first.
+
+        The first attempt runs outside tenacity, whose bookkeeping costs a
+        tenth of a request's own work: only a failure pays for it.
+        """
         import tenacity
 
         unanswered = 0
@@ -232,16 +303,21 @@ class RetryPolicy:
             except requests.RequestException as error:
                 failure = classify(error)
                 if failure is not None and failure.kind == UNANSWERED:
-                    if method not in IDEMPOTENT_METHODS:
+                    if not idempotent:
                         raise unconfirmed_write(error, method, operation_id) from error
                     unanswered += 1
                 raise
 
         def should_retry(state: tenacity.RetryCallState) -> bool:
-            failure = classify(state.outcome.exception())
+            error = state.outcome.exception()
+            failure = classify(error)
             if failure is None:
                 return False
-            return failure.kind != UNANSWERED or unanswered <= self.read_retries
+            if failure.kind == UNANSWERED and unanswered > self.read_retries:
+                return False
+            # Within the total time cap, the wait included
+            ends = time.monotonic() + self.wait(state.attempt_number, error)
+            return ends - started <= self.time_max
 
         def log(state: tenacity.RetryCallState) -> None:
             failure = classify(state.outcome.exception())
@@ -251,12 +327,12 @@ class RetryPolicy:
                 state.next_action.sleep,
                 failure.reason,
                 state.attempt_number,
-                self.attempts,
+                attempts,
             )
 
         retrying = tenacity.Retrying(
             retry=should_retry,
-            stop=tenacity.stop_after_attempt(self.attempts),
+            stop=tenacity.stop_after_attempt(attempts),
             wait=lambda state: self.wait(
                 state.attempt_number, state.outcome.exception()
             ),

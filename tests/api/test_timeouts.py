@@ -163,8 +163,9 @@ def test_read_timeout_of_a_write_is_not_resent(silent_server, sleeps):
     port = silent_server.listener.getsockname()[1]
     assert str(e.value) == (
         "POST CreateClassification: the request may or may not have been applied "
-        f"by the server (no answer received: 127.0.0.1:{port}: Read timed out "
-        f"(read time-out: {SHORT:g} s)); it was not sent again"
+        "by the server (no answer received: HTTPConnectionPool(host='127.0.0.1', "
+        f"port={port}): Read timed out. (read timeout={SHORT:g})); it was not sent "
+        "again"
     )
     assert silent_server.wait_for(1) == 1
     assert sleeps == []

@@ -15,6 +15,9 @@ connections closed without an answer (before or after applying the request),
 late answers (for read time-outs), answers cut in the middle of their JSON, and
 outages (nobody listens on the port for a while: connections are refused).
 
+A fixed ``latency`` can be added to every answer, as a distant server has (the
+benchmarks use it): each answer leaves that long after its request arrived.
+
 In tests::
 
     with ArkindexDouble() as double:
@@ -195,6 +198,9 @@ class ArkindexDouble(ArkindexRoutes):
         seed: seed of the fault draws and of the generated IDs.
         page_size: default page size of paginated lists.
         port: TCP port (0: any free port).
+        latency: seconds between a request's arrival and its answer (the
+            double's own work counts within the wait; faults come on top:
+            a ``slow`` answer leaves ``delay`` seconds later still).
     """
 
     def __init__(
@@ -204,11 +210,15 @@ class ArkindexDouble(ArkindexRoutes):
         seed: int = 0,
         page_size: int = DEFAULT_PAGE_SIZE,
         port: int = 0,
+        latency: float = 0.0,
     ):
         self.token = token
         self.fault_rate = fault_rate
         self.page_size = page_size
         self.port = port
+        self.latency = latency
+        self.first_request_at: float | None = None
+        """``time.perf_counter()`` when the first request arrived (``None`` before)."""
         self._faults = random.Random(seed)
         self._seed = seed
         super().__init__(seed)
@@ -447,6 +457,8 @@ class _Handler(BaseHTTPRequestHandler):
     # would wait for the client's delayed ACK (about 40 ms).
     disable_nagle_algorithm = True
     double: ArkindexDouble
+    arrived: float = 0.0
+    """``time.perf_counter()`` when the request being served arrived."""
 
     def setup(self) -> None:
         """Register the connection as idle."""
@@ -470,6 +482,16 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def parse_request(self) -> bool:
+        """Note the arrival of a request (its first line read), then parse it."""
+        self.arrived = time.perf_counter()
+        double = self.double
+        if double.first_request_at is None:
+            with double._lock:
+                if double.first_request_at is None:
+                    double.first_request_at = self.arrived
+        return super().parse_request()
+
     def _serve(self) -> None:
         with self.double._lock:
             self.double._connections[self] = True
@@ -489,6 +511,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, self.path, dict(self.headers.items()), raw
         )
         kind = injection.kind if injection else None
+        if self.double.latency:
+            remaining = self.arrived + self.double.latency - time.perf_counter()
+            if remaining > 0:
+                time.sleep(remaining)
         if kind in ("drop-before", "drop-after"):
             self.close_connection = True
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -133,6 +134,24 @@ def test_faults_are_injected_before_the_request_is_applied():
 
     assert double.ml_classes == {}
     assert [r.injected for r in double.requests] == [True]
+
+
+def test_latency_delays_every_answer_and_first_request_is_timed():
+    latency = 0.05
+    with ArkindexDouble(latency=latency) as double, requests.Session() as session:
+        url = api(double, f"corpus/{double.corpus_id}/")
+        headers = {"Authorization": f"Token {double.token}"}
+        assert double.first_request_at is None
+        sent, answered = [], []
+        for _ in range(2):  # the second one on the kept-alive connection
+            sent.append(time.perf_counter())
+            answer = session.get(url, headers=headers, timeout=10)
+            answered.append(time.perf_counter())
+            assert answer.status_code == 200
+
+    assert all(end - start >= latency for start, end in zip(sent, answered))
+    # Arrived after it was sent; answered (latency later) before it was received
+    assert sent[0] <= double.first_request_at <= answered[0] - latency
 
 
 def test_runs_as_a_module_and_prints_its_url():

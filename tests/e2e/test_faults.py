@@ -550,8 +550,8 @@ def test_late_write_fails_its_element(outcomes):
     outcome = outcomes["read-timeouts"]
     double, page = outcome.demo.double, outcome.demo.pages[1]
     timed_out = (
-        f"127.0.0.1:{outcome.port}: Read timed out "
-        f"(read time-out: {float(READ_TIMEOUT):g} s)"
+        f"HTTPConnectionPool(host='127.0.0.1', port={outcome.port}): Read timed "
+        f"out. (read timeout={float(READ_TIMEOUT)})"
     )
     assert failure_lines(outcome.run, page) == [
         unconfirmed(page, "ReadTimeout", "POST", "CreateTranscriptions", timed_out)

@@ -1,0 +1,81 @@
+"""The client's one `requests.Session`: origins, redirects and credentials.
+
+Every HTTP exchange of the SDK (API calls, IIIF images, artifact and export
+downloads, storage uploads) goes through the `ArkindexSession` of an
+[ArkindexClient][arkindex_worker.api.ArkindexClient], so all of them share its
+connection pool, TLS verification, time-outs and proxy settings. Environment
+proxies, CA bundles and ``.netrc`` behave as `requests` makes them behave by
+default.
+
+Redirects:
+
+| request | answer | what happens |
+| --- | --- | --- |
+| GET, HEAD, OPTIONS | any redirect | followed, to any origin |
+| POST, PUT, PATCH, DELETE | 301, 302, 303 | `RedirectedWriteError` (never turned into a GET) |
+| POST, PUT, PATCH, DELETE | 307, 308 to the API's origin | same method and body re-sent |
+| POST, PUT, PATCH, DELETE | 307, 308 elsewhere | `RedirectedWriteError` |
+
+The API token is only ever sent to the API's origin (scheme, host and port):
+[TokenAuth][arkindex_worker.api.auth.TokenAuth] adds it to nothing else, and a
+redirect leaving that origin drops it. No `Referer` header is sent.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from arkindex_worker.api.auth import SAFE_METHODS, TokenAuth
+from arkindex_worker.api.errors import RedirectedWriteError
+from arkindex_worker.api.urls import for_messages, origin
+
+__all__ = ["ArkindexSession"]
+
+WRITE_KEEPING_REDIRECTS = frozenset({307, 308})
+
+
+class ArkindexSession(requests.Session):
+    """A `requests.Session` that keeps writes and the token where they belong.
+
+    Attributes:
+        api_origin: Origin of the Arkindex API (see `origin`); the only one
+            that receives the token and re-sent writes.
+    """
+
+    def __init__(self, api_origin: str | None = None) -> None:
+        super().__init__()
+        self.api_origin = api_origin
+
+    def rebuild_method(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Refuse to redirect a write anywhere but to a 307/308 on the API's origin.
+
+        `requests` turns a POST answered 301, 302 or 303 into a GET: the
+        answer of that GET would then be taken for the write's.
+        """
+        method = prepared_request.method
+        if method not in SAFE_METHODS and (
+            response.status_code not in WRITE_KEEPING_REDIRECTS
+            or origin(prepared_request.url) != self.api_origin
+        ):
+            raise RedirectedWriteError(
+                f"{method} {for_messages(response.request.url)} was answered "
+                f"{response.status_code} {response.reason}, a redirect to "
+                f"{for_messages(prepared_request.url)}: a write is not redirected, so it "
+                "was not sent there. Check the API URL (http:// instead of "
+                "https://, a missing trailing slash, another host).",
+                response=response,
+                request=response.request,
+            )
+        super().rebuild_method(prepared_request, response)
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Drop the API token on a redirect that leaves the API's origin."""
+        super().rebuild_auth(prepared_request, response)
+        if origin(prepared_request.url) == self.api_origin:
+            return
+        if isinstance(self.auth, TokenAuth):
+            self.auth.strip(prepared_request.headers)
