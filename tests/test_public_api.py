@@ -102,7 +102,9 @@ OURS = {
     },
     "arkindex_worker.models": {"use_modern_image_defaults"},
     "arkindex_worker.utils": {"UnsafeArchiveError"},
-    "arkindex_worker.api": {"UnconfirmedWriteError", "UnexpectedContentError"},
+    "arkindex_worker.api": {
+        "RedirectedWriteError", "UnconfirmedWriteError", "UnexpectedContentError",
+    },
     "arkindex_worker.local_images": {"local_path", "open_local"},
     "arkindex_worker.offline": {
         "OFFLINE_CORPUS_ID", "OfflineClient", "OfflineMetaData",
