@@ -11,8 +11,8 @@ exit status, in this one place:
 | what escapes `run()`                         | exit status | log                          |
 | -------------------------------------------- | ----------- | ---------------------------- |
 | nothing                                      | 0           | (the run's own summary)      |
-| `SystemExit` (argparse errors, run's exit 1) | unchanged   | (already printed)            |
-| `KeyboardInterrupt`                          | 130         | one line                     |
+| `SystemExit` (argparse errors, run's exit 1, an interrupted run's 130/143) | unchanged | (already printed) |
+| `KeyboardInterrupt` (outside the run loop)   | 130         | one line                     |
 | any other exception                          | 1           | one line, traceback with -v  |
 
 The line names the API answer for `ErrorResponse`, the URL for network
@@ -90,6 +90,8 @@ def run_worker(worker_class: Callable[..., Any], *args: Any, **kwargs: Any) -> N
     try:
         worker = worker_class(*args, **kwargs)
         worker.run()
+    except SystemExit:
+        raise
     except KeyboardInterrupt:
         logger.error("Interrupted")
         sys.exit(INTERRUPTED_STATUS)

@@ -7,8 +7,11 @@ imports it only inside the functions that handle pixels, so the polygon helpers
 [revert_orientation][arkindex_worker.image.revert_orientation]) work without it.
 Without Pillow, the others raise an ``ImportError`` naming the extra.
 
-HTTP(S) requests are retried 3 times (waits of 2 then 4 seconds, through
-``time.sleep``), on any ``requests.RequestException``, 4xx answers included.
+HTTP(S) requests go through the session of the worker's API client (see
+`arkindex_worker.api.shared.http_client`) and follow its retry
+policy (`arkindex_worker.api.retry`): 5xx, 429 and connection failures are
+retried, other 4xx answers are not. The API token is never sent to an image
+server.
 
 !!! note "Differs from upstream: local images"
     For offline mode, an image URL may also be a local path or a ``file://`` URL.
@@ -40,18 +43,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import requests
-from tenacity import (
-    RetryCallState,
-    retry,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from arkindex_worker import logger
-from arkindex_worker.api.options import should_verify_cert
+from arkindex_worker.api.shared import http_client
 from arkindex_worker.local_images import open_local
-from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import check, check_element_or_cached
 
 if TYPE_CHECKING:
@@ -81,7 +76,8 @@ __all__ = [
 ]
 
 DOWNLOAD_TIMEOUT = (30, 60)
-"""(connect, read) timeouts in seconds of every image request."""
+"""Default (connect, read) time-outs in seconds; image requests use the API
+client's, which default to the same."""
 
 REQUEST_TIMEOUT = DOWNLOAD_TIMEOUT
 """0.6 name of [DOWNLOAD_TIMEOUT][arkindex_worker.image.DOWNLOAD_TIMEOUT]."""
@@ -129,38 +125,11 @@ def _user_agent() -> str:
 # ------------------------------------------------------------------ HTTP
 
 
-def _log_retry(retry_state: RetryCallState) -> None:
-    url = retry_state.args[0]
-    exception = retry_state.outcome.exception()
-    idle_for = retry_state.idle_for
-    logger.warning(
-        f"Request to {url} failed ({exception!r}), "
-        f"retrying in {idle_for} {pluralize('second', idle_for)}"
+def _http(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One image exchange through the shared session, with the retry policy."""
+    return http_client().http_request(
+        method, url, headers={"User-Agent": _user_agent()}, **kwargs
     )
-
-
-@retry(
-    stop=stop_after_attempt(3),
-    wait=wait_exponential(multiplier=2),
-    retry=retry_if_exception_type(requests.RequestException),
-    before_sleep=_log_retry,
-    reraise=True,
-)
-def _retried_request(
-    url: str, *args: Any, method: Callable = requests.get, **kwargs: Any
-) -> requests.Response:
-    """One image request, failing on HTTP errors; retried 3 times."""
-    headers = {"User-Agent": _user_agent(), **(kwargs.pop("headers", None) or {})}
-    response = method(
-        url,
-        *args,
-        headers=headers,
-        timeout=DOWNLOAD_TIMEOUT,
-        verify=should_verify_cert(url),
-        **kwargs,
-    )
-    response.raise_for_status()
-    return response
 
 
 def download_image(url: str) -> PillowImage:
@@ -171,7 +140,8 @@ def download_image(url: str) -> PillowImage:
 
     Raises:
         AssertionError: the URL is neither HTTP(S) nor an existing local image.
-        requests.HTTPError: the server refused the request (after the retries).
+        requests.HTTPError: the server refused the request (5xx and 429 after
+            the retries).
     """
     local = open_local(url)
     if local is not None:
@@ -180,7 +150,7 @@ def download_image(url: str) -> PillowImage:
     check(url.startswith("http"), "Image URL must be HTTP(S)")
     Image = _pillow()
     try:
-        response = _retried_request(url)
+        response = _http("GET", url)
     except requests.HTTPError as e:
         match = IIIF_URL.match(url)
         status = e.response.status_code if e.response is not None else None
@@ -191,8 +161,8 @@ def download_image(url: str) -> PillowImage:
             and match.group("size") == IIIF_FULL
         ):
             raise
-        response = _retried_request(
-            url[: match.start("size")] + IIIF_MAX + url[match.end("size") :]
+        response = _http(
+            "GET", url[: match.start("size")] + IIIF_MAX + url[match.end("size") :]
         )
     image = Image.open(BytesIO(response.content))
     logger.info(
@@ -202,7 +172,10 @@ def download_image(url: str) -> PillowImage:
 
 
 def upload_image(image: PillowImage, url: str) -> requests.Response:
-    """Upload an image as JPEG with a ``PUT`` request (retried 3 times).
+    """Upload an image as JPEG with a ``PUT`` request, with the retry policy.
+
+    The same bytes go to the same URL at each attempt, so an upload whose
+    answer was lost is sent again.
 
     Raises:
         AssertionError: the URL is not HTTP(S).
@@ -212,7 +185,7 @@ def upload_image(image: PillowImage, url: str) -> requests.Response:
     buffer = BytesIO()
     image.save(buffer, format="jpeg")
     # Bytes, not the buffer: every attempt must send the whole image.
-    response = _retried_request(url, method=requests.put, data=buffer.getvalue())
+    response = _http("PUT", url, data=buffer.getvalue(), idempotent=True)
     logger.info(f"Uploaded image to {url} in {response.elapsed}")
     return response
 
@@ -228,7 +201,7 @@ def download_tiles(url: str) -> PillowImage:
     if not url.endswith("/"):
         url += "/"
     logger.debug("Downloading image information")
-    info = _retried_request(f"{url}info.json").json()
+    info = _http("GET", f"{url}info.json").json()
     width, height = info.get("width"), info.get("height")
     check(width and height, "Missing image dimensions in info.json")
     check(
@@ -245,7 +218,7 @@ def download_tiles(url: str) -> PillowImage:
             rx, ry = tx * tile_width, ty * tile_height
             rw, rh = min(tile_width, width - rx), min(tile_height, height - ry)
             logger.debug(f"Downloading tile {tx},{ty}")
-            response = _retried_request(f"{url}{rx},{ry},{rw},{rh}/full/0/default.jpg")
+            response = _http("GET", f"{url}{rx},{ry},{rw},{rh}/full/0/default.jpg")
             part = Image.open(BytesIO(response.content))
             aw, ah = part.size
             if aw < rw or ah < rh:

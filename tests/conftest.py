@@ -32,6 +32,12 @@ def api_url(path: str) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _no_shared_http_client(monkeypatch):
+    """Each test starts without the download client an earlier test's worker set."""
+    monkeypatch.setattr("arkindex_worker.api.shared._downloads_client", None)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
     """Clear Arkindex variables, keep data and config dirs in a temp dir, fix argv."""
     for name in list(os.environ):

@@ -68,10 +68,16 @@ from arkindex_worker.api.schema import (
     bundled_operations,
     csrf_cookie_from_document,
     load_document,
+    parameter_problems,
     parse_document,
 )
 from arkindex_worker.api.session import ArkindexSession
-from arkindex_worker.api.urls import for_messages, origin, without_credentials
+from arkindex_worker.api.urls import (
+    for_messages,
+    hide_queries,
+    origin,
+    without_credentials,
+)
 
 __all__ = ["ArkindexClient", "Document", "encode_json"]
 
@@ -311,31 +317,7 @@ class ArkindexClient:
         if unknown and self.load_server_schema():
             operation = self.lookup_operation(operation_id)
             unknown = [name for name in parameters if not operation.accepts(name)]
-        problems = [
-            ErrorMessage(
-                f"Unknown parameter {name!r} for operation {operation_id!r}.",
-                "invalid-parameter",
-            )
-            for name in unknown
-        ]
-        required = [name for name, p in operation.parameters.items() if p.required]
-        if operation.body_name is not None:
-            required.append(operation.body_name)
-        problems += [
-            ErrorMessage(f"Missing required parameter {name!r}.", "required")
-            for name in required
-            if name not in parameters
-            and not (name == operation.body_name and "body" in parameters)
-        ]
-        problems += [
-            ErrorMessage(
-                f"Path parameter {name!r} must not be None.", "invalid-parameter"
-            )
-            for name, param in operation.parameters.items()
-            if param.location == "path"
-            and name in parameters
-            and parameters[name] is None
-        ]
+        problems = parameter_problems(operation_id, operation, parameters, unknown)
         if problems:
             raise ClientError(problems)
         return operation
@@ -465,11 +447,18 @@ class ArkindexClient:
             ErrorResponse: The server answered with a 4xx or 5xx status.
         """
         method = self.lookup_operation(operation_id).method
-        return self.retry_policy.call(
-            lambda: self.single_request(operation_id, **parameters),
-            method,
-            operation_id,
-        )
+        try:
+            return self.retry_policy.call(
+                lambda: self.single_request(operation_id, **parameters),
+                method,
+                operation_id,
+            )
+        except requests.RequestException as error:
+            # A download may have been redirected to a pre-signed URL
+            hidden = hide_queries(error, getattr(error.request, "url", None))
+            if hidden is None:
+                raise
+            raise hidden from None
 
     def paginate(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
         """Iterate lazily over all the results of a paginated operation.
@@ -548,9 +537,15 @@ class ArkindexClient:
             finally:
                 response.close()
 
-        return self.retry_policy.call(
-            attempt, method, description, idempotent=idempotent
-        )
+        try:
+            return self.retry_policy.call(
+                attempt, method, description, idempotent=idempotent
+            )
+        except requests.RequestException as error:
+            hidden = hide_queries(error, url, getattr(error.request, "url", None))
+            if hidden is None:
+                raise
+            raise hidden from None
 
     def _exchange(
         self,

@@ -1,18 +1,19 @@
 """Lazy iteration over the pages of a paginated API operation.
 
-The paginator retries each page itself (any `ErrorResponse`, connection errors and
-time-outs) through `ArkindexClient.single_request`, which never retries: retries are
-not stacked. Its upstream random waits (under 1 s after an API error, 1 to 10 s
-after a connection error) are bounded by the client's longest retry wait
-(`ARKINDEX_API_RETRY_WAIT_MAX`).
+Each page is one `ArkindexClient.single_request` (which never retries) under
+the client's retry policy (`arkindex_worker.api.retry`), with the paginator's
+`retries` as its number of attempts: 5xx, 429 and connection failures are
+retried, other 4xx answers are not. Retries are not stacked.
+
+!!! note "Differs from upstream"
+    Upstream retries a page on any error answer, 4xx included, with random
+    waits (under 1 s after an API error, 1 to 10 s after a connection error).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
-import time
 from collections import deque
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import requests
 
 from arkindex_worker.api.errors import ErrorResponse
+from arkindex_worker.api.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from arkindex_worker.api.client import ArkindexClient
@@ -137,25 +139,22 @@ class ResponsePaginator:
         self.missing.add(key)
         self._pending.remove(key)
 
-    def _failed(self, key: Any, wait: float) -> None:
-        self._tries[key] = self._tries.get(key, self.retries) - 1
-        if self._tries[key] <= 0:
-            self._give_up(key)
-        else:
-            # The upstream random waits, bounded like the client's own retries
-            policy = getattr(self.client, "retry_policy", None)
-            time.sleep(wait if policy is None else min(wait, policy.wait_max))
-
     def _fetch_page(self) -> bool:
-        """Try to load the next pending page once; `True` when it was loaded."""
+        """Load the next pending page, retried; `True` when it was loaded."""
         key = self._pending[0]
+        policy = getattr(self.client, "retry_policy", None) or RetryPolicy()
         try:
-            payload = self.client.single_request(
-                self.operation_id, *self.request_args, **self._page_parameters(key)
+            payload = policy.call(
+                lambda: self.client.single_request(
+                    self.operation_id, *self.request_args, **self._page_parameters(key)
+                ),
+                "GET",
+                self.operation_id,
+                attempts=self.retries,
             )
         except ErrorResponse as e:
             logger.warning(f"API Error {e.status_code} on pagination: {e.content}")
-            self._failed(key, random.random())
+            self._give_up(key)
             return False
         except (
             requests.ConnectionError,
@@ -163,8 +162,8 @@ class ResponsePaginator:
             # An answer cut short: the page is read again like a lost one
             requests.exceptions.ChunkedEncodingError,
         ) as e:
-            logger.error(f"Server connection error, will retry in a few seconds: {e}")
-            self._failed(key, random.randint(1, 10))
+            logger.error(f"Server connection error on pagination: {e}")
+            self._give_up(key)
             return False
         self._loaded(key, payload or {})
         return True

@@ -235,7 +235,7 @@ class RetryPolicy:
             if asked is not None:
                 return min(asked, self.wait_max)
         exponential = 2 * 2 ** (attempt_number - 1)
-        return max(self.wait_min, min(exponential, self.wait_max))
+        return min(self.wait_max, max(self.wait_min, exponential))
 
     def call(
         self,
@@ -304,7 +304,9 @@ class RetryPolicy:
                 failure = classify(error)
                 if failure is not None and failure.kind == UNANSWERED:
                     if not idempotent:
-                        raise unconfirmed_write(error, method, operation_id) from error
+                        # http_request names its exchanges "METHOD URL" already
+                        subject = operation_id.removeprefix(f"{method} ")
+                        raise unconfirmed_write(error, method, subject) from error
                     unanswered += 1
                 raise
 

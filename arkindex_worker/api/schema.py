@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
-from arkindex_worker.api.errors import SchemaError
+from arkindex_worker.api.errors import ErrorMessage, SchemaError
 from arkindex_worker.api.options import REQUEST_TIMEOUT
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "bundled_operations",
     "csrf_cookie_from_document",
     "load_document",
+    "parameter_problems",
     "parse_document",
 ]
 
@@ -239,3 +240,34 @@ def csrf_cookie_from_document(document: Mapping, base_url: str) -> str | None:
         ):
             return server["x-csrf-cookie"]
     return None
+
+
+def parameter_problems(
+    operation_id: str,
+    operation: Operation,
+    parameters: Mapping[str, Any],
+    unknown: list[str],
+) -> list[ErrorMessage]:
+    """What is wrong with the keywords of a call: unknown, missing, `None` paths."""
+    problems = [
+        ErrorMessage(
+            f"Unknown parameter {name!r} for operation {operation_id!r}.",
+            "invalid-parameter",
+        )
+        for name in unknown
+    ]
+    required = [name for name, p in operation.parameters.items() if p.required]
+    if operation.body_name is not None:
+        required.append(operation.body_name)
+    problems += [
+        ErrorMessage(f"Missing required parameter {name!r}.", "required")
+        for name in required
+        if name not in parameters
+        and not (name == operation.body_name and "body" in parameters)
+    ]
+    problems += [
+        ErrorMessage(f"Path parameter {name!r} must not be None.", "invalid-parameter")
+        for name, param in operation.parameters.items()
+        if param.location == "path" and name in parameters and parameters[name] is None
+    ]
+    return problems

@@ -17,7 +17,7 @@ Redirects:
 | POST, PUT, PATCH, DELETE | 307, 308 elsewhere | `RedirectedWriteError` |
 
 The API token is only ever sent to the API's origin (scheme, host and port):
-[TokenAuth][arkindex_worker.api.auth.TokenAuth] adds it to nothing else, and a
+`arkindex_worker.api.auth.TokenAuth` adds it to nothing else, and a
 redirect leaving that origin drops it. No `Referer` header is sent.
 """
 
@@ -69,6 +69,21 @@ class ArkindexSession(requests.Session):
                 request=response.request,
             )
         super().rebuild_method(prepared_request, response)
+
+    def resolve_redirects(self, *args, yield_requests: bool = False, **kwargs):
+        """Follow redirects; a write redirect that is not followed is no error.
+
+        With ``allow_redirects=False``, `requests` still builds the request a
+        redirect leads to (`Response.next`) through this method: for a write
+        that `rebuild_method` refuses, the redirect answer itself is returned.
+        """
+        if not yield_requests:
+            yield from super().resolve_redirects(*args, **kwargs)
+            return
+        try:
+            yield from super().resolve_redirects(*args, yield_requests=True, **kwargs)
+        except RedirectedWriteError:
+            return
 
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["for_messages", "origin", "without_credentials"]
+import requests
+
+__all__ = ["for_messages", "hide_queries", "origin", "without_credentials"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -47,3 +49,27 @@ def for_messages(url: str) -> str:
     """A URL for messages: no credentials, no query (pre-signed URLs hold secrets)."""
     parts = urlsplit(without_credentials(url))
     return urlunsplit(parts._replace(query="", fragment=""))
+
+
+def hide_queries(
+    error: requests.RequestException, *urls: str | None
+) -> requests.RequestException | None:
+    """A copy of `error` whose message shows none of the queries of `urls`.
+
+    urllib3 names the URL of a connection that failed in its messages; the
+    query of a pre-signed URL is a secret. `None` when no query shows.
+    """
+    message = str(error)
+    hidden = message
+    for url in urls:
+        query = urlsplit(url).query if url else ""
+        if query:
+            hidden = hidden.replace(f"?{query}", "")
+    if hidden == message:
+        return None
+    try:
+        return type(error)(hidden, request=error.request, response=error.response)
+    except TypeError:
+        return requests.RequestException(
+            hidden, request=error.request, response=error.response
+        )

@@ -8,21 +8,25 @@ Subclass [ElementsWorker][arkindex_worker.worker.ElementsWorker] and override
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from arkindex_worker import logger
-from arkindex_worker.api import ErrorResponse
+from arkindex_worker.api import ArkindexClient, ErrorResponse
 from arkindex_worker.cache import CachedElement
+from arkindex_worker.interrupts import handle_interrupts
 from arkindex_worker.models import Dataset, DatasetSet, Element, Set
 from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import check
+from arkindex_worker.worker.activity import WorkerActivityIterator
 from arkindex_worker.worker.base import BaseWorker
 from arkindex_worker.worker.classification import ClassificationMixin
 from arkindex_worker.worker.corpus import CorpusMixin
@@ -31,12 +35,13 @@ from arkindex_worker.worker.dataset import (
     DatasetState,
     MissingDatasetArchive,
 )
-from arkindex_worker.worker.element import ElementMixin
+from arkindex_worker.worker.element import ElementMixin, check_element_id
 from arkindex_worker.worker.entity import EntityMixin
 from arkindex_worker.worker.image import ImageMixin
 from arkindex_worker.worker.metadata import MetaDataMixin, MetaType
-from arkindex_worker.worker.overlap import Overlap
+from arkindex_worker.worker.overlap import Deferred, Overlap, Retrieval
 from arkindex_worker.worker.process import ActivityState, ProcessMixin, ProcessMode
+from arkindex_worker.worker.report import Progress, failure_message, report
 from arkindex_worker.worker.task import TaskMixin
 from arkindex_worker.worker.transcription import TranscriptionMixin
 from arkindex_worker.worker.version import WorkerVersionMixin
@@ -97,69 +102,6 @@ def _invalid_uuids(values: Iterable[str]) -> list[str]:
     return invalid
 
 
-def _failure_message(subject: str, error: Exception) -> str:
-    """Log message of a failed item: API errors show their title and content."""
-    if isinstance(error, ErrorResponse):
-        return (
-            f"An API error occurred while processing {subject}: "
-            f"{error.title} - {error.content}"
-        )
-    return f"Failed running worker on {subject}: {error!r}"
-
-
-def _report(count: int, failed: int, singular: str) -> None:
-    """Log the run summary; exit with status 1 when every item failed."""
-    message = (
-        f"Ran on {count} {pluralize(singular, count)}: "
-        f"{count - failed} completed, {failed} failed"
-    )
-    if failed:
-        logger.error(message)
-        if failed >= count:
-            sys.exit(1)
-    else:
-        logger.info(message)
-
-
-class WorkerActivityIterator:
-    """Element IDs pulled one at a time from the worker activity queue.
-
-    Each ``next()`` sends one ``StartWorkerActivity`` request, which marks an
-    element ``started`` on the server for this task: the queue is never
-    listed, counted or prefetched. HTTP 400 and 404 end the queue.
-    """
-
-    def __init__(self, api_client) -> None:
-        self.api_client = api_client
-        self._stopped = False
-        logger.info(
-            "Using StartWorkerActivity instead of reading init_elements JSON file"
-        )
-
-    def __iter__(self) -> WorkerActivityIterator:
-        return self
-
-    def __bool__(self) -> bool:
-        # Truthy without pulling: an emptiness check must not start an activity
-        return True
-
-    def __next__(self) -> str:
-        if self._stopped:
-            raise StopIteration
-        try:
-            data = self.api_client.request("StartWorkerActivity")
-        except ErrorResponse as e:
-            if e.status_code in (400, 404):
-                self._stopped = True
-                raise StopIteration from None
-            logger.warning(
-                "Failed to start a new worker activity of element due to an API error: "
-                f"{e.content}"
-            )
-            raise
-        return data["id"]
-
-
 class ElementsWorker(
     ElementMixin,
     DatasetMixin,
@@ -186,7 +128,11 @@ class ElementsWorker(
 
     While an element is processed, the next element is retrieved, and its final
     activity update is sent in the background while the next one starts. Each
-    element's own requests keep their order. Set it to ``False`` (or the
+    element's own requests keep their order. The background thread only sends
+    requests prepared on the main thread: when the worker overrides
+    ``retrieve_element`` or ``update_activity``, or uses another API client
+    than `ArkindexClient` (a test double), that step runs in the foreground,
+    in upstream's order. Set it to ``False`` (or the
     ``ARKINDEX_WORKER_OVERLAP`` environment variable to ``0``) for strictly
     sequential requests, as upstream sends them.
     """
@@ -275,8 +221,14 @@ class ElementsWorker(
 
         Elements from the activity queue are pulled one at a time, each only
         once the previous one is finished. Exits with status 1 when there is
-        nothing to process or when every element failed.
+        nothing to process or when every element failed, 130 on Ctrl-C and
+        143 on SIGTERM (see `arkindex_worker.interrupts`).
         """
+        self._progress = Progress("element")
+        with handle_interrupts(self._progress.describe):
+            self._run()
+
+    def _run(self) -> None:
         self.configure()
 
         elements = self.get_elements()
@@ -291,48 +243,69 @@ class ElementsWorker(
             )
 
         count = None if queue_mode else len(elements)
-        processed = 0
+        progress = self._progress
+        progress.total = count
         # The queue is never read ahead (each pull starts an activity on the
         # server), and offline there are no network waits to overlap
         overlapping = self.overlap_requests and not (queue_mode or self.is_offline)
         with Overlap(enabled=overlapping) as overlap:
-            for processed, (item, element) in enumerate(
-                overlap.read_ahead(elements, self._retrieve), start=1
+            for position, (item, retrieval) in enumerate(
+                overlap.read_ahead(
+                    elements, functools.partial(self._retrieval, overlap)
+                ),
+                start=1,
             ):
-                progress = f"n°{processed}" if queue_mode else f"{processed}/{count}"
-                self._process_item(
-                    item, element, progress, overlap, start=not queue_mode
-                )
-        failed = overlap.failed
+                shown = f"n°{position}" if queue_mode else f"{position}/{count}"
+                self._process_item(item, retrieval, shown, overlap, not queue_mode)
+                progress.done += 1
 
         if queue_mode:
-            if not processed:
+            if not progress.done:
                 logger.warning("No elements to process, stopping.")
                 sys.exit(1)
-            count = processed
-        _report(count, failed, "element")
+            count = progress.done
+        report(count, progress.failed, "element")
 
-    def _retrieve(self, item: str | Element | CachedElement) -> Element | CachedElement:
-        """The element to process: ``item`` itself, or the element of that ID."""
+    def _plain(self, method: str) -> bool:
+        """Whether ``method`` is the SDK's own and the client the real one.
+
+        Only then may the overlap send the request that method would send,
+        prepared on the main thread, from the background.
+        """
+        client = self.api_client
+        return (
+            getattr(type(self), method) is getattr(ElementsWorker, method)
+            and type(client) is ArkindexClient
+            and "request" not in vars(client)
+        )
+
+    def _retrieval(self, overlap: Overlap, item: Any) -> Retrieval:
+        """How to get the element of ``item``: now, ahead in the background, or later."""
         if isinstance(item, CachedElement | Element):
-            return item
-        return Element(**self.retrieve_element(element_id=item))
+            return Deferred(lambda: item)
+        if overlap.enabled and self._plain("retrieve_element"):
+            check_element_id(item)
+            answer = overlap.send(
+                functools.partial(self.api_client.request, "RetrieveElement", id=item)
+            )
+            return Deferred(lambda: Element(**answer.result()))
+        return Deferred(lambda: Element(**self.retrieve_element(element_id=item)))
 
     def _process_item(
         self,
         item: str | Element | CachedElement,
-        retrieval: Future,
+        retrieval: Retrieval,
         progress: str,
         overlap: Overlap,
         start: bool,
     ) -> None:
-        """Process one element with its activity updates; failures go to ``overlap``.
+        """Process one element with its activity updates; failures are counted.
 
         Args:
             item: an element, or the ID of an element to retrieve.
             retrieval: the element's retrieval, possibly started ahead.
             progress: shown in the log line, e.g. ``2/10`` or ``n°2``.
-            overlap: runs the final activity update in the background.
+            overlap: may send the final activity update in the background.
             start: send the ``started`` activity update (the queue already did).
         """
         element = None
@@ -346,24 +319,40 @@ class ElementsWorker(
                 )
                 return
             self.process_element(element)
-            # Sent only once the element's publications are done; it may still be
-            # in flight while the next element starts
-            overlap.finish(
-                element,
-                lambda: self.update_activity(element.id, ActivityState.Processed),
-                self._element_failed,
-            )
+            self._finish(element, overlap)
         except Exception as e:
             self._element_failed(item if element is None else element, e)
-            overlap.failed += 1
+
+    def _finish(self, element: Element | CachedElement, overlap: Overlap) -> None:
+        """Mark an element processed, in the background when the overlap may.
+
+        The request is prepared here, where upstream sends it: with the
+        worker run, process and activity settings of this moment.
+        """
+        state = ActivityState.Processed
+        if not (overlap.enabled and self._plain("update_activity")):
+            self.update_activity(element.id, state)
+            return
+        request = self._activity_request(element.id, state)
+        if request is None:
+            return
+
+        def answered(future: Future) -> None:
+            try:
+                self._activity_answered(element.id, state, future.exception())
+            except Exception as e:
+                self._element_failed(element, e)
+
+        overlap.after(overlap.send(request), answered)
 
     def _element_failed(
         self, element: str | Element | CachedElement, error: Exception
     ) -> None:
         """Log a failed element and mark its activity in error (errors ignored)."""
+        self._progress.failed += 1
         element_id = element if isinstance(element, str) else element.id
         logger.warning(
-            _failure_message(f"element {element_id}", error),
+            failure_message(f"element {element_id}", error),
             exc_info=error if self.args.verbose else None,
         )
         if not isinstance(element, str):
@@ -388,30 +377,50 @@ class ElementsWorker(
             AssertionError: invalid arguments.
             ErrorResponse: any other API error.
         """
+        request = self._activity_request(element_id, state)
+        if request is None:
+            return True
+        try:
+            request()
+        except ErrorResponse as e:
+            return self._activity_answered(element_id, state, e)
+        return self._activity_answered(element_id, state, None)
+
+    def _activity_request(
+        self, element_id: str | uuid.UUID, state: ActivityState
+    ) -> Callable[[], Any] | None:
+        """The prepared ``UpdateWorkerActivity`` request, or `None` when not stored."""
         if not self.store_activity:
             logger.debug(
                 "Activity is not stored as the feature is disabled on this process"
             )
-            return True
+            return None
 
         check(
             element_id and isinstance(element_id, uuid.UUID | str),
             "element_id shouldn't be null and should be an UUID or str",
         )
         check(isinstance(state, ActivityState), "state should be an ActivityState")
+        return functools.partial(
+            self.api_client.request,
+            "UpdateWorkerActivity",
+            id=self.worker_run_id,
+            body={
+                "element_id": str(element_id),
+                "process_id": self.process_information["id"],
+                "state": state.value,
+            },
+        )
 
-        try:
-            self.api_client.request(
-                "UpdateWorkerActivity",
-                id=self.worker_run_id,
-                body={
-                    "element_id": str(element_id),
-                    "process_id": self.process_information["id"],
-                    "state": state.value,
-                },
-            )
-        except ErrorResponse as e:
-            if state == ActivityState.Started and e.status_code == 409:
+    def _activity_answered(
+        self,
+        element_id: str | uuid.UUID,
+        state: ActivityState,
+        error: BaseException | None,
+    ) -> bool:
+        """What an activity update's outcome means; see `update_activity`."""
+        if isinstance(error, ErrorResponse):
+            if state == ActivityState.Started and error.status_code == 409:
                 logger.debug(
                     f"Cannot start processing element {element_id} due to a conflict. "
                     "Another process could have processed it with the same version already."
@@ -419,10 +428,10 @@ class ElementsWorker(
                 return False
             logger.warning(
                 f"Failed to update activity of element {element_id} to {state.value} "
-                f"due to an API error: {e.content}"
+                f"due to an API error: {error.content}"
             )
-            raise
-
+        if error is not None:
+            raise error
         logger.debug(f"Updated activity of element {element_id} to {state}")
         return True
 
@@ -514,8 +523,14 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
     def run(self) -> None:
         """Configure the worker, then download and process every dataset set.
 
-        Exits with status 1 when there is no set or when every set failed.
+        Exits with status 1 when there is no set or when every set failed, 130
+        on Ctrl-C and 143 on SIGTERM (see `arkindex_worker.interrupts`).
         """
+        progress = Progress("set")
+        with handle_interrupts(progress.describe):
+            self._run(progress)
+
+    def _run(self, progress: Progress) -> None:
         self.configure()
 
         dataset_sets = list(self.list_sets())
@@ -530,8 +545,7 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
         }
         export_errors = self.start_dataset_exports()
 
-        count = len(dataset_sets)
-        failed = 0
+        count = progress.total = len(dataset_sets)
         for i, dataset_set in enumerate(dataset_sets, start=1):
             try:
                 dataset = dataset_set.dataset
@@ -552,14 +566,15 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
                 logger.info(f"Processing {dataset_set} ({i}/{count})")
                 self.process_set(dataset_set)
             except Exception as e:
-                failed += 1
+                progress.failed += 1
                 logger.warning(
-                    _failure_message(str(dataset_set), e),
+                    failure_message(str(dataset_set), e),
                     exc_info=e if self.args.verbose else None,
                 )
+            progress.done += 1
 
         self.cleanup_downloaded_artifact()
-        _report(count, failed, "set")
+        report(count, progress.failed, "set")
 
 
 def _uses_exports(dataset: Dataset) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from arkindex_worker import logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse, options_from_env
+from arkindex_worker.api.shared import use_for_downloads
 from arkindex_worker.models import use_modern_image_defaults
 from arkindex_worker.validation import check
 from arkindex_worker.worker.process import ProcessMode
@@ -102,6 +103,8 @@ class BaseWorker:
         self.worker_details: dict = {}
 
         self.setup_api_client()
+        if isinstance(self.api_client, ArkindexClient):
+            use_for_downloads(self.api_client)
         _register_cleanup(self)
 
     @staticmethod

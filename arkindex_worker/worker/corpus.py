@@ -15,15 +15,14 @@ from tenacity import (
     before_sleep_log,
     retry,
     retry_if_exception_type,
-    stop_after_attempt,
     stop_after_delay,
     wait_chain,
-    wait_exponential,
     wait_fixed,
 )
 
 from arkindex_worker import logger
-from arkindex_worker.api import REQUEST_TIMEOUT, ErrorResponse
+from arkindex_worker.api import ErrorResponse
+from arkindex_worker.api.shared import http_client
 from arkindex_worker.validation import check
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ __all__ = [
 
 # StartExport answers these codes when an export of the same data exists or runs.
 EXISTING_EXPORT_CODES = ("running_export", "existing_export")
-EXPORT_DOWNLOAD_ATTEMPTS = 3
+CHUNK_SIZE = 1024 * 1024
 
 
 class CorpusExportState(Enum):
@@ -78,19 +77,18 @@ def _check_optional_uuid(dataset_id: uuid.UUID | None) -> None:
         check(isinstance(dataset_id, uuid.UUID), "dataset_id should be an UUID")
 
 
-@retry(
-    retry=retry_if_exception_type(requests.RequestException),
-    stop=stop_after_attempt(EXPORT_DOWNLOAD_ATTEMPTS),
-    wait=wait_exponential(multiplier=1, max=10),
-    reraise=True,
-)
 def _download(url: str, path: Path) -> None:
-    """Stream ``url`` (plain HTTP, no Arkindex authentication) into ``path``."""
-    with requests.get(url, stream=True, timeout=REQUEST_TIMEOUT) as response:
-        response.raise_for_status()
+    """Stream ``url`` (storage: no Arkindex authentication) into ``path``.
+
+    A download that breaks off is started again, within the retry policy.
+    """
+
+    def write(response: requests.Response) -> None:
         with path.open("wb") as f:
-            for chunk in response.iter_content(chunk_size=1024 * 1024):
+            for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
                 f.write(chunk)
+
+    http_client().http_request("GET", url, stream=True, read=write)
 
 
 class CorpusMixin:
@@ -231,8 +229,8 @@ class CorpusMixin:
 
         logger.info(f"Downloading export ({export_id})...")
         url = self.api_client.build_url("DownloadExport", id=export_id)
-        response = self.api_client.session.get(
-            url, allow_redirects=False, timeout=REQUEST_TIMEOUT
+        response = http_client(self.api_client).http_request(
+            "GET", url, allow_redirects=False
         )
         location = response.headers.get("Location")
         if not location:

@@ -95,6 +95,14 @@ def _check_element_item(index: int, element: Any) -> None:
     check_confidence(element.get("confidence"), required=False, prefix=prefix)
 
 
+def check_element_id(element_id: Any) -> None:
+    """The check of `ElementMixin.retrieve_element` on its argument."""
+    check(
+        element_id and isinstance(element_id, str | uuid.UUID),
+        "element_id shouldn't be null and should be of type str",
+    )
+
+
 class ElementMixin:
     """Create, update and list elements."""
 
@@ -301,10 +309,7 @@ class ElementMixin:
 
     def retrieve_element(self, element_id: str | uuid.UUID) -> dict:
         """Fetch one element from the API, as a dict."""
-        check(
-            element_id and isinstance(element_id, str | uuid.UUID),
-            "element_id shouldn't be null and should be of type str",
-        )
+        check_element_id(element_id)
         return self.api_client.request("RetrieveElement", id=element_id)
 
     @unsupported_cache

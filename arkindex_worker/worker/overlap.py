@@ -2,21 +2,29 @@
 
 Used by [ElementsWorker.run][arkindex_worker.worker.ElementsWorker.run]: see
 [Overlap][arkindex_worker.worker.overlap.Overlap].
+
+The background thread only ever sends requests that the main thread prepared
+completely (operation, parameters and body), at the point where upstream sends
+them: it runs no user code and reads no worker attribute. Everything done
+with an answer (building an `Element`, logging, marking a failed element)
+happens on the main thread.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, Protocol
 
-__all__ = ["START_DELAY", "Overlap"]
+__all__ = ["INTERRUPT_GRACE", "START_DELAY", "Deferred", "Overlap", "Retrieval"]
 
 START_DELAY = 0.002
-"""Seconds a background job waits after being submitted before it starts.
+"""Seconds a background request waits after being submitted before it starts.
 
-Jobs are submitted when an element ends, just as the main thread starts the
+Requests are submitted when an element ends, just as the main thread starts the
 next one: without this delay both threads would run Python code at the same
 time and the main thread, whose requests are the ones the run waits for,
 would lose time waiting for the interpreter lock. A millisecond lets it send
@@ -24,101 +32,146 @@ its next request and wait for the network first; read-ahead and final
 updates are not needed before a whole element later.
 """
 
+INTERRUPT_GRACE = 0.5
+"""Seconds an interrupted run waits for the background requests in flight."""
+
+
+class Retrieval(Protocol):
+    """Something whose `result()` gives a value: a `Future` or a `Deferred`."""
+
+    def result(self) -> Any:
+        """The value (raises what computing it raised)."""
+
+
+class Deferred:
+    """A computation run on the calling thread when its result is first asked."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self._compute: Callable[[], Any] | None = compute
+        self._value: Any = None
+
+    def result(self) -> Any:
+        """Compute the value once, now, on this thread."""
+        if self._compute is not None:
+            compute, self._compute = self._compute, None
+            self._value = compute()
+        return self._value
+
 
 class Overlap:
-    """Overlaps the network waits of consecutive elements, with one thread.
+    """Sends prepared requests in one background thread while the worker goes on.
 
-    The background thread retrieves the next element while the current one is
-    processed, then sends the current element's final activity update while
-    the next one starts. Disabled, everything runs in the calling thread, in
-    upstream's order. Leaving the ``with`` block waits for every background
-    request; the elements whose final update failed are counted in ``failed``.
+    Disabled, every request is sent at once on the calling thread, in
+    upstream's order. Callbacks registered with `after` always run on the main
+    thread, in `collect`. Leaving the ``with`` block waits for every background
+    request; after an interrupt (Ctrl-C, SIGTERM) it waits `INTERRUPT_GRACE`
+    seconds at most, and the daemon thread is abandoned.
     """
 
     def __init__(self, enabled: bool) -> None:
-        self.executor = ThreadPoolExecutor(1, "overlap") if enabled else None
-        self.pending: list[tuple[Future, Callable[[], None]]] = []
-        self.failed = 0
+        self.enabled = enabled
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.pending: list[tuple[Future, Callable[[Future], None]]] = []
 
     def __enter__(self) -> Overlap:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
-        self.collect(wait=True)
-        if self.executor is not None:
-            self.executor.shutdown(wait=True)
+    def __exit__(self, exc_type: Any, *exc_info: Any) -> None:
+        interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+        if interrupted:
+            deadline = time.monotonic() + INTERRUPT_GRACE
+            for future, _callback in self.pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                _wait(future, remaining)
+        elif exc_type is None:
+            self.collect(wait=True)
+        self._jobs.put(None)
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
-        """Run ``function`` in the background (or now, when disabled).
+    def send(self, request: Callable[[], Any]) -> Future:
+        """Send a prepared request in the background (now, when disabled).
 
-        A background job starts at least `START_DELAY` after it was submitted.
+        ``request`` must be fully prepared: typically
+        ``functools.partial(client.request, operation_id, **parameters)``.
         """
-        if self.executor is not None:
-            return self.executor.submit(
-                _started_late, time.monotonic() + START_DELAY, function, *args
-            )
         future: Future = Future()
-        try:
-            future.set_result(function(*args))
-        except Exception as e:
-            future.set_exception(e)
+        if not self.enabled:
+            try:
+                future.set_result(request())
+            except Exception as error:
+                future.set_exception(error)
+            return future
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=_serve, args=(self._jobs,), name="overlap", daemon=True
+            )
+            self._thread.start()
+        self._jobs.put((time.monotonic() + START_DELAY, future, request))
         return future
 
-    def read_ahead(
-        self, items: Iterable[Any], retrieve: Callable[[Any], Any]
-    ) -> Iterator[tuple[Any, Future]]:
-        """Yield each item with its retrieval, the next one started in advance."""
-        if self.executor is None:
-            for item in items:
-                yield item, self.submit(retrieve, item)
-            return
-        iterator = iter(items)
-        current = next(iterator, _END)
-        retrieval = self.submit(retrieve, current) if current is not _END else None
-        while current is not _END:
-            upcoming = next(iterator, _END)
-            next_retrieval = (
-                self.submit(retrieve, upcoming) if upcoming is not _END else None
-            )
-            yield current, retrieval
-            self.collect(wait=False)
-            current, retrieval = upcoming, next_retrieval
-
-    def finish(
-        self,
-        element: Any,
-        update: Callable[[], Any],
-        on_failure: Callable[[Any, Exception], None],
-    ) -> None:
-        """Send an element's final update; a failure counts the element failed."""
-        future = self.submit(update)
-
-        def account() -> None:
-            error = future.exception()
-            if error is not None:
-                on_failure(element, error)
-                self.failed += 1
-
-        self.pending.append((future, account))
-        if self.executor is None:
+    def after(self, future: Future, callback: Callable[[Future], None]) -> None:
+        """Call ``callback(future)`` on the main thread once ``future`` is done."""
+        self.pending.append((future, callback))
+        if not self.enabled:
             self.collect(wait=True)
 
     def collect(self, wait: bool) -> None:
-        """Account for the finished final updates (all of them when ``wait``)."""
+        """Run the callbacks of the finished requests (of all of them when ``wait``)."""
         still_pending = []
-        for future, account in self.pending:
+        for future, callback in self.pending:
             if wait or future.done():
-                account()
+                future.exception()  # waits for it
+                callback(future)
             else:
-                still_pending.append((future, account))
+                still_pending.append((future, callback))
         self.pending = still_pending
+
+    def read_ahead(
+        self, items: Iterable[Any], prepare: Callable[[Any], Retrieval]
+    ) -> Iterator[tuple[Any, Retrieval]]:
+        """Yield each item with its retrieval, the next one prepared in advance.
+
+        ``prepare`` runs on the calling thread; when enabled, the next item's
+        is called before the current item is yielded, so that a request it
+        sends in the background overlaps the current item's processing.
+        """
+        if not self.enabled:
+            for item in items:
+                yield item, prepare(item)
+            return
+        iterator = iter(items)
+        current = next(iterator, _END)
+        retrieval = prepare(current) if current is not _END else None
+        while current is not _END:
+            upcoming = next(iterator, _END)
+            next_retrieval = prepare(upcoming) if upcoming is not _END else None
+            yield current, retrieval
+            self.collect(wait=False)
+            current, retrieval = upcoming, next_retrieval
 
 
 _END = object()
 
 
-def _started_late(start: float, function: Callable[..., Any], *args: Any) -> Any:
-    delay = start - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
-    return function(*args)
+def _wait(future: Future, timeout: float) -> None:
+    try:
+        future.exception(timeout)
+    except TimeoutError:
+        pass
+
+
+def _serve(jobs: queue.SimpleQueue) -> None:
+    """The background thread: send each prepared request, in order."""
+    # Not time.sleep, which test suites replace to skip retry waits
+    pause = threading.Event()
+    while (job := jobs.get()) is not None:
+        start, future, request = job
+        delay = start - time.monotonic()
+        if delay > 0:
+            pause.wait(delay)
+        try:
+            future.set_result(request())
+        except BaseException as error:
+            future.set_exception(error)

@@ -8,16 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import requests
-from tenacity import (
-    retry,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
-
 from arkindex_worker import logger
-from arkindex_worker.api import REQUEST_TIMEOUT
+from arkindex_worker.api.shared import http_client
 from arkindex_worker.models import Artifact
 from arkindex_worker.validation import check
 
@@ -26,38 +18,24 @@ if TYPE_CHECKING:
 
 __all__ = ["TaskMixin"]
 
-UPLOAD_ATTEMPTS = 3
 
+def _put_file(api_client: object, url: str, path: Path, content_type: str) -> None:
+    """PUT a file to a pre-signed storage URL (no Arkindex authentication).
 
-def _is_transient(exception: BaseException) -> bool:
-    """Whether an upload failure is worth another try (network trouble or 5xx)."""
-    if isinstance(exception, requests.HTTPError):
-        return exception.response is not None and exception.response.status_code >= 500
-    return isinstance(exception, requests.ConnectionError | requests.Timeout)
-
-
-@retry(
-    retry=retry_if_exception(_is_transient),
-    stop=stop_after_attempt(UPLOAD_ATTEMPTS),
-    wait=wait_exponential(multiplier=1, max=10),
-    reraise=True,
-)
-def _put_file(url: str, path: Path, content_type: str) -> None:
-    """PUT a file to a pre-signed storage URL (plain HTTP, no Arkindex authentication).
-
-    Retried on connection errors, time-outs and 5xx answers.
+    Sent through the API client's session with its retry policy: the same
+    file goes to the same URL at each attempt, so an upload whose answer was
+    lost is sent again.
 
     Raises:
         requests.HTTPError: the storage refused the file.
     """
-    with path.open("rb") as content:
-        response = requests.put(
-            url,
-            data=content,
-            headers={"Content-Type": content_type},
-            timeout=REQUEST_TIMEOUT,
-        )
-    response.raise_for_status()
+    http_client(api_client).http_request(
+        "PUT",
+        url,
+        data=path,
+        headers={"Content-Type": content_type},
+        idempotent=True,
+    )
 
 
 def _check_task_id(task_id: uuid.UUID) -> None:
@@ -130,4 +108,4 @@ class TaskMixin:
                 "size": path.stat().st_size,
             },
         )
-        _put_file(artifact["s3_put_url"], path, content_type)
+        _put_file(self.api_client, artifact["s3_put_url"], path, content_type)

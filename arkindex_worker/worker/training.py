@@ -219,7 +219,7 @@ class TrainingMixin:
             "S3 PUT URL is not set, please ensure you have the right to validate a model version.",
         )
         logger.info("Uploading to s3...")
-        _put_file(s3_put_url, archive_path, "application/zstd")
+        _put_file(self.api_client, s3_put_url, archive_path, "application/zstd")
 
     @skip_if_read_only
     def validate_model_version(self, hash: str, size: int, archive_hash: str) -> None:

@@ -67,20 +67,75 @@ def test_page_mode_missing_page(client, mock_api, sleeps):
     )
     assert list(paginator) == [1, 2, 3, 7, 8, 9]
     assert paginator.missing == {2}
-    assert len(mock_api.calls) == 5
-    assert len(sleeps) == 2 and all(0 <= s < 1 for s in sleeps)
+    assert urls(mock_api) == [
+        SETS_URL,
+        *[SETS_URL + "?page=2"] * 3,
+        SETS_URL + "?page=3",
+    ]
+    # The policy's exponential waits, between the 3 tries of page 2
+    assert sleeps == [3, 4]
 
 
 def test_failing_operation_stops_after_five_tries(client, mock_api, caplog, sleeps):
-    mock_api.get(SETS_URL, status=418, json={"detail": "teapot"})
+    mock_api.get(SETS_URL, status=503, json={"detail": "down"})
     with pytest.raises(Exception) as e:
         list(client.paginate("ListProcessSets", id=PROCESS_ID))
     assert type(e.value) is Exception
     assert str(e.value) == "Stopping pagination as data will be incomplete"
     assert urls(mock_api) == [SETS_URL] * 5
+    assert sleeps == [3, 4, 8, 16]
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.WARNING, "API Error 418 on pagination: {'detail': 'teapot'}")
-    ] * 5 + [(logging.WARNING, "No more retries left for page 1")]
+        (
+            logging.INFO,
+            f"Retrying ListProcessSets in {wait} seconds after HTTP 503 Service "
+            f"Unavailable (attempt {attempt} of 5 failed)",
+        )
+        for attempt, wait in enumerate((3, 4, 8, 16), start=1)
+    ] + [
+        (logging.WARNING, "API Error 503 on pagination: {'detail': 'down'}"),
+        (logging.WARNING, "No more retries left for page 1"),
+    ]
+
+
+def test_client_error_page_is_sent_once(client, mock_api, caplog, sleeps):
+    mock_api.get(SETS_URL, status=418, json={"detail": "teapot"})
+    with pytest.raises(Exception) as e:
+        list(client.paginate("ListProcessSets", id=PROCESS_ID))
+    assert type(e.value) is Exception
+    assert str(e.value) == "Stopping pagination as data will be incomplete"
+    assert urls(mock_api) == [SETS_URL]
+    assert sleeps == []
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "API Error 418 on pagination: {'detail': 'teapot'}"),
+        (logging.WARNING, "No more retries left for page 1"),
+    ]
+
+
+def test_client_error_page_missing_with_allow_missing_data(client, mock_api, sleeps):
+    mock_api.get(SETS_URL, json=page([1, 2], count=4, next_url=SETS_URL + "?page=2"))
+    mock_api.get(SETS_URL + "?page=2", status=404, json={"detail": "Not found."})
+    paginator = client.paginate(
+        "ListProcessSets", id=PROCESS_ID, allow_missing_data=True
+    )
+    assert list(paginator) == [1, 2]
+    assert paginator.missing == {2}
+    assert urls(mock_api) == [SETS_URL, SETS_URL + "?page=2"]
+    assert sleeps == []
+
+
+def test_throttled_page_waits_retry_after(client, mock_api, caplog, sleeps):
+    mock_api.get(SETS_URL, status=429, headers={"Retry-After": "7"})
+    mock_api.get(SETS_URL, json=page([1], count=1))
+    assert list(client.paginate("ListProcessSets", id=PROCESS_ID)) == [1]
+    assert urls(mock_api) == [SETS_URL] * 2
+    assert sleeps == [7]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.INFO,
+            "Retrying ListProcessSets in 7 seconds after HTTP 429 Too Many Requests "
+            "(attempt 1 of 5 failed)",
+        )
+    ]
 
 
 def test_5xx_not_stacked_with_request_retries(client, mock_api, sleeps):
@@ -178,13 +233,38 @@ def test_connection_errors_retried(client, mock_api, caplog, sleeps, error):
     mock_api.get(SETS_URL, body=error)
     mock_api.get(SETS_URL, json=page([1], count=1))
     assert list(client.paginate("ListProcessSets", id=PROCESS_ID)) == [1]
+    assert urls(mock_api) == [SETS_URL] * 2
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (
-            logging.ERROR,
-            f"Server connection error, will retry in a few seconds: {error}",
+            logging.INFO,
+            f"Retrying ListProcessSets in 3 seconds after {type(error).__name__}, "
+            "no answer from the server (attempt 1 of 5 failed)",
         )
     ]
-    assert len(sleeps) == 1 and 1 <= sleeps[0] <= 10
+    assert sleeps == [3]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(requests.ConnectionError("reset"), id="connection-error"),
+        pytest.param(requests.ReadTimeout("slow"), id="timeout"),
+    ],
+)
+def test_lost_page_answers_read_again_twice_at_most(
+    client, mock_api, caplog, sleeps, error
+):
+    """A page is a read: its lost answers are sent again `read_retries` (2) times."""
+    mock_api.get(SETS_URL, body=error)
+    with pytest.raises(Exception) as e:
+        list(client.paginate("ListProcessSets", id=PROCESS_ID))
+    assert str(e.value) == "Stopping pagination as data will be incomplete"
+    assert urls(mock_api) == [SETS_URL] * 3
+    assert sleeps == [3, 4]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records][-2:] == [
+        (logging.ERROR, f"Server connection error on pagination: {error}"),
+        (logging.WARNING, "No more retries left for page 1"),
+    ]
 
 
 def test_other_exceptions_propagate(client, mock_api):

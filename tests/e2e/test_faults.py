@@ -413,6 +413,7 @@ def test_server_errors_each_retried_after_one_bounded_wait(outcomes):
     injected = [r for r in requests if r.injected and r is not last]
     assert {r.status for r in injected} == {500, 502, 503}
     assert {r.method for r in injected} == {"GET", "POST", "PUT"}
+    assert "ListElementChildren" in {r.operation for r in injected}  # pages too
     assert Counter(retry_or_page_warning(line) for line in outcome.run.lines) == (
         Counter(expected_retry(r) for r in injected)
         + Counter({None: len(outcome.run.lines) - len(injected)})
@@ -422,7 +423,6 @@ def test_server_errors_each_retried_after_one_bounded_wait(outcomes):
             assert call(requests[index + 1]) == call(request)
 
 
-PAGINATED = {"ListElementChildren", "ListCorpusEntityTypes", "ListCorpusMLClasses"}
 REASONS = {
     500: "500 Internal Server Error",
     502: "502 Bad Gateway",
@@ -431,7 +431,11 @@ REASONS = {
 
 
 def retry_or_page_warning(line: str) -> str | None:
-    """A retry line, without its attempt number; ``None`` for other lines."""
+    """A retry line, without its attempt number, or a page given up; ``None`` else.
+
+    Pages are retried by the client's policy like any other read: a page given
+    up (``API Error … on pagination``) is kept, so that one would show.
+    """
     if line.startswith("WARNING/arkindex_worker.api: API Error "):
         return line.split(" on pagination:")[0]
     if line.startswith("INFO/arkindex_worker.api: Retrying "):
@@ -440,9 +444,7 @@ def retry_or_page_warning(line: str) -> str | None:
 
 
 def expected_retry(request) -> str:
-    """The line logged before retrying an injected 5xx."""
-    if request.operation in PAGINATED:  # the paginator retries its pages itself
-        return f"WARNING/arkindex_worker.api: API Error {request.status}"
+    """The line logged before retrying an injected 5xx (pages included)."""
     return (
         f"INFO/arkindex_worker.api: Retrying {request.operation} in {WAIT} seconds "
         f"after HTTP {REASONS[request.status]}"

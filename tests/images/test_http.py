@@ -76,60 +76,114 @@ def test_open_image_crop(iiif_server, reference):
     assert same_pixels(image, reference.crop((10, 20, 60, 60)))
 
 
+def retry_line(url: str, wait: int, reason: str, attempt: int) -> tuple:
+    """The retry policy's log record before sending an image request again."""
+    return (
+        "arkindex_worker.api",
+        logging.INFO,
+        f"Retrying GET {url} in {wait} seconds after HTTP {reason} "
+        f"(attempt {attempt} of 5 failed)",
+    )
+
+
+def records(caplog) -> list[tuple]:
+    return [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+
+
 def test_download_image_retries_server_errors(iiif_server, reference, sleeps, caplog):
     iiif_server.state.failures = [500, 503]
     url = f"{iiif_server.url}/{FULL}"
     assert same_pixels(download_image(url).convert("RGB"), reference)
     assert iiif_server.state.requests == [get(FULL)] * 3
-    assert sleeps == [2, 4]
-    assert [record.levelname for record in caplog.records[:2]] == ["WARNING"] * 2
-    assert caplog.messages[0].startswith(
-        f"Request to {url} failed (HTTPError('500 Server Error: Internal Server Error for url: {url}')"
+    assert sleeps == [3, 4]
+    assert records(caplog)[:2] == [
+        retry_line(url, 3, "500 Internal Server Error", 1),
+        retry_line(url, 4, "503 Service Unavailable", 2),
+    ]
+    assert caplog.messages[2].startswith(f"Downloaded image {url} - size=300x200")
+    assert len(caplog.messages) == 3
+
+
+def test_download_image_retries_throttled(iiif_server, reference, sleeps):
+    iiif_server.state.failures = [429]
+    assert same_pixels(
+        download_image(f"{iiif_server.url}/{FULL}").convert("RGB"), reference
     )
-    assert caplog.messages[0].endswith("), retrying in 2.0 seconds")
-    assert caplog.messages[1].endswith("), retrying in 6.0 seconds")
+    assert iiif_server.state.requests == [get(FULL)] * 2
+    assert sleeps == [3]  # no Retry-After: the first exponential wait
 
 
 def test_download_image_gives_up(iiif_server, sleeps):
-    iiif_server.state.failures = [502] * 3
+    iiif_server.state.failures = [502] * 5
     url = f"{iiif_server.url}/{FULL}"
     with pytest.raises(requests.HTTPError) as e:
         download_image(url)
-    assert str(e.value) == f"502 Server Error: Bad Gateway for url: {url}"
-    assert iiif_server.state.requests == [get(FULL)] * 3
-    assert sleeps == [2, 4]
+    assert str(e.value) == f"502 Bad Gateway for GET {url}"
+    assert e.value.response.status_code == 502
+    assert iiif_server.state.requests == [get(FULL)] * 5
+    assert sleeps == [3, 4, 8, 16]
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_download_image_client_error_not_retried(iiif_server, sleeps, caplog, status):
+    iiif_server.state.failures = [status]
+    url = f"{iiif_server.url}/full/,100/0/default.jpg"
+    with pytest.raises(requests.HTTPError) as e:
+        download_image(url)
+    assert e.value.response.status_code == status
+    assert iiif_server.state.requests == [get("full/,100/0/default.jpg")]
+    assert sleeps == []
+    assert caplog.records == []
 
 
 def test_download_image_falls_back_to_max(iiif_server, reference, sleeps):
     iiif_server.state.refused_sizes = {"full"}
     image = download_image(f"{iiif_server.url}/{FULL}")
     assert same_pixels(image.convert("RGB"), reference)
-    assert iiif_server.state.requests == [get(FULL)] * 3 + [
-        get("full/max/0/default.jpg")
-    ]
+    # One request to the refused full size (a 400 is not retried), then max
+    assert iiif_server.state.requests == [get(FULL), get("full/max/0/default.jpg")]
+    assert sleeps == []
 
 
-def test_download_image_no_fallback_on_server_error(iiif_server):
-    iiif_server.state.failures = [500] * 3
-    with pytest.raises(requests.HTTPError):
+def test_download_image_fallback_retries_server_errors(iiif_server, reference, sleeps):
+    """The ``max`` request follows the retry policy too."""
+    iiif_server.state.refused_sizes = {"full"}
+    iiif_server.state.failures = [400, 503]  # full refused, then max unavailable
+    image = download_image(f"{iiif_server.url}/{FULL}")
+    assert same_pixels(image.convert("RGB"), reference)
+    assert (
+        iiif_server.state.requests == [get(FULL)] + [get("full/max/0/default.jpg")] * 2
+    )
+    assert sleeps == [3]
+
+
+def test_download_image_no_fallback_on_server_error(iiif_server, sleeps):
+    iiif_server.state.failures = [500] * 5
+    with pytest.raises(requests.HTTPError) as e:
         download_image(f"{iiif_server.url}/{FULL}")
-    assert len(iiif_server.state.requests) == 3
+    assert e.value.response.status_code == 500
+    assert iiif_server.state.requests == [get(FULL)] * 5
+    assert sleeps == [3, 4, 8, 16]
 
 
-def test_download_image_no_fallback_on_short_url(iiif_server):
+def test_download_image_no_fallback_on_short_url(iiif_server, sleeps):
     """Fewer than four parts before the size: not recognised as a IIIF URL."""
     iiif_server.state.refused_sizes = {"full"}
     url = f"{iiif_server.root}/{FULL}"
-    with pytest.raises(requests.HTTPError):
+    with pytest.raises(requests.HTTPError) as e:
         download_image(url)
-    assert iiif_server.state.requests == [f"GET /{FULL}"] * 3
+    assert e.value.response.status_code == 404
+    assert iiif_server.state.requests == [f"GET /{FULL}"]
+    assert sleeps == []
 
 
-def test_download_image_no_fallback_for_other_sizes(iiif_server):
+def test_download_image_no_fallback_for_other_sizes(iiif_server, sleeps):
     iiif_server.state.refused_sizes = {",100"}
-    with pytest.raises(requests.HTTPError):
+    with pytest.raises(requests.HTTPError) as e:
         download_image(f"{iiif_server.url}/full/,100/0/default.jpg")
-    assert len(iiif_server.state.requests) == 3
+    assert e.value.response.status_code == 400
+    assert iiif_server.state.requests == [get("full/,100/0/default.jpg")]
+    assert sleeps == []
 
 
 # ---------------------------------------------------------------- size limits
@@ -269,17 +323,46 @@ def test_upload_image(iiif_server, reference, caplog):
     assert message.startswith(f"Uploaded image to {url} in 0:00:")
 
 
-def test_upload_image_retries_with_whole_body(iiif_server, reference, sleeps):
-    iiif_server.state.failures = [400, 400, 400]
+def test_upload_image_retries_with_whole_body(iiif_server, reference, sleeps, caplog):
+    iiif_server.state.failures = [502, 503, 500]
+    url = f"{iiif_server.root}/upload/page.jpg"
+    assert upload_image(reference, url)
+    assert iiif_server.state.requests == ["PUT /upload/page.jpg"] * 4
+    first, *others = iiif_server.state.bodies
+    assert first.startswith(b"\xff\xd8")  # a JPEG
+    assert others == [first, first, first]
+    assert sleeps == [3, 4, 8]
+    assert [m for m in caplog.messages if m.startswith("Retrying")] == [
+        f"Retrying PUT {url} in {wait} seconds after HTTP {reason} "
+        f"(attempt {attempt} of 5 failed)"
+        for attempt, wait, reason in (
+            (1, 3, "502 Bad Gateway"),
+            (2, 4, "503 Service Unavailable"),
+            (3, 8, "500 Internal Server Error"),
+        )
+    ]
+
+
+def test_upload_image_client_error_not_retried(iiif_server, reference, sleeps):
+    iiif_server.state.failures = [400]
     url = f"{iiif_server.root}/upload/page.jpg"
     with pytest.raises(requests.HTTPError) as e:
         upload_image(reference, url)
-    assert str(e.value) == f"400 Client Error: Bad Request for url: {url}"
-    assert iiif_server.state.requests == ["PUT /upload/page.jpg"] * 3
-    first, *others = iiif_server.state.bodies
-    assert first.startswith(b"\xff\xd8")  # a JPEG
-    assert others == [first, first]
-    assert sleeps == [2, 4]
+    assert str(e.value) == f"400 Bad Request for PUT {url}"
+    assert iiif_server.state.requests == ["PUT /upload/page.jpg"]
+    assert sleeps == []
+
+
+def test_upload_image_resent_when_its_answer_was_lost(mock_api, reference, sleeps):
+    """A storage upload is idempotent: unlike an API write, a lost answer is re-sent."""
+    url = "http://storage.test/upload/page.jpg"
+    mock_api.put(url, body=requests.ConnectionError("reset"))
+    mock_api.put(url, status=200)
+    assert upload_image(reference, url)
+    first, second = (call.request.body for call in mock_api.calls)
+    assert first.startswith(b"\xff\xd8")
+    assert second == first
+    assert sleeps == [3]
 
 
 def test_upload_image_not_http(reference):

@@ -141,13 +141,26 @@ def test_download_latest_export_none_done(mock_dataset_worker, mock_api):
     )
 
 
-def test_download_latest_export_list_error(mock_dataset_worker, mock_api):
+def test_download_latest_export_list_error(mock_dataset_worker, mock_api, sleeps):
     mock_api.get(EXPORTS_URL, status=418)
     with pytest.raises(
         Exception, match="^Stopping pagination as data will be incomplete$"
     ):
         mock_dataset_worker.download_latest_export()
+    assert len(mock_api.calls) == 1  # a 4xx page is not retried
+    assert sleeps == []
+
+
+def test_download_latest_export_list_server_error(
+    mock_dataset_worker, mock_api, sleeps
+):
+    mock_api.get(EXPORTS_URL, status=500)
+    with pytest.raises(
+        Exception, match="^Stopping pagination as data will be incomplete$"
+    ):
+        mock_dataset_worker.download_latest_export()
     assert len(mock_api.calls) == 5
+    assert sleeps == [3, 4, 8, 16]
 
 
 def test_download_latest_export_download_error(mock_dataset_worker, mock_api):
@@ -306,12 +319,15 @@ def test_check_export_status_failed(mock_dataset_worker, mock_api, fast_status_r
 
 
 def test_check_export_status_retries(
-    mock_dataset_worker, mock_api, fast_status_retry, caplog
+    mock_dataset_worker, mock_api, fast_status_retry, caplog, sleeps
 ):
     list_exports_with(mock_api, "running")
     list_exports_with(mock_api, "done")
     mock_dataset_worker.check_export_status(EXPORT_ID, dataset_id=DATASET_UUID)
     assert len(mock_api.calls) == 2
+    # The status checks keep their own tenacity policy (not the HTTP retry
+    # policy), patched by `fast_status_retry`: one wait, of 0 s instead of 60 s
+    assert sleeps == [0]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].name == "arkindex_worker"
@@ -329,6 +345,7 @@ def test_get_export_not_finished(
         ExportNotFinishedError, match="^The SQL export is still in progress$"
     ):
         mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
+    assert len(mock_api.calls) == 2  # the two tries of `fast_status_retry`
     assert caplog.record_tuples[-1] == (
         "arkindex_worker",
         logging.ERROR,
@@ -393,17 +410,88 @@ def test_get_export_download_retried(mock_dataset_worker, mock_api, sleeps):
         assert path.read_bytes() == b"SQLite bytes"
     finally:
         path.unlink()
-    assert len(sleeps) == 1
+    assert [call.request.url for call in mock_api.calls][-2:] == [STORAGE_URL] * 2
+    assert sleeps == [3]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param({"status": 503}, id="unavailable"),
+        pytest.param({"status": 429, "headers": {"Retry-After": "3"}}, id="throttled"),
+        pytest.param(
+            {"body": requests.exceptions.ChunkedEncodingError("cut")}, id="cut"
+        ),
+    ],
+)
+def test_get_export_storage_download_retried_once(
+    mock_dataset_worker, mock_api, sleeps, caplog, failure
+):
+    list_exports_with(mock_api, "done")
+    mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
+    mock_api.get(STORAGE_URL, **failure)
+    mock_api.get(STORAGE_URL, body=b"SQLite bytes")
+
+    path = mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
+    try:
+        assert path.read_bytes() == b"SQLite bytes"
+    finally:
+        path.unlink()
+    assert [call.request.url for call in mock_api.calls][-2:] == [STORAGE_URL] * 2
+    assert sleeps == [3]
+    (retry,) = [m for m in caplog.messages if m.startswith("Retrying ")]
+    assert retry.startswith(f"Retrying GET {STORAGE_URL} in 3 seconds after ")
+    assert retry.endswith(" (attempt 1 of 5 failed)")
+
+
+def test_get_export_redirect_retried(mock_dataset_worker, mock_api, sleeps):
+    """The DownloadExport request that gives the storage URL follows the policy too."""
+    list_exports_with(mock_api, "done")
+    mock_api.get(DOWNLOAD_URL, status=502)
+    mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
+    mock_api.get(STORAGE_URL, body=b"SQLite bytes")
+
+    path = mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
+    try:
+        assert path.read_bytes() == b"SQLite bytes"
+    finally:
+        path.unlink()
+    assert [call.request.url for call in mock_api.calls][-3:] == [
+        DOWNLOAD_URL,
+        DOWNLOAD_URL,
+        STORAGE_URL,
+    ]
+    assert sleeps == [3]
+
+
+def test_get_export_download_gives_up(
+    mock_dataset_worker, mock_api, tmp_path, monkeypatch, sleeps
+):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    list_exports_with(mock_api, "done")
+    mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
+    mock_api.get(STORAGE_URL, status=500)
+
+    with pytest.raises(requests.HTTPError) as e:
+        mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
+    assert e.value.response.status_code == 500
+    assert [call.request.url for call in mock_api.calls][-5:] == [STORAGE_URL] * 5
+    assert sleeps == [3, 4, 8, 16]
+    assert list(tmp_path.glob("teklia-export-*")) == []
 
 
 def test_get_export_download_fails(
-    mock_dataset_worker, mock_api, tmp_path, monkeypatch
+    mock_dataset_worker, mock_api, tmp_path, monkeypatch, sleeps
 ):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     list_exports_with(mock_api, "done")
     mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
     mock_api.get(STORAGE_URL, status=404)
 
-    with pytest.raises(requests.HTTPError):
+    with pytest.raises(requests.HTTPError) as e:
         mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
+    assert str(e.value) == f"404 Not Found for GET {STORAGE_URL}"
+    assert [call.request.url for call in mock_api.calls][-1:] == [STORAGE_URL]
+    assert len(mock_api.calls) == 3  # list, redirect, one storage request
+    assert sleeps == []
     assert list(tmp_path.glob("teklia-export-*")) == []

@@ -167,14 +167,25 @@ def test_list_process_sets(mock_dataset_worker, mock_api):
     assert requests_sent(mock_api) == [("GET", SETS_URL), ("GET", f"{SETS_URL}?page=2")]
 
 
-def test_list_process_sets_api_error(mock_dataset_worker, mock_api):
+def test_list_process_sets_api_error(mock_dataset_worker, mock_api, sleeps):
     mock_api.get(SETS_URL, status=418)
     sets = mock_dataset_worker.list_process_sets()
     with pytest.raises(
         Exception, match="^Stopping pagination as data will be incomplete$"
     ):
         next(sets)
-    assert len(mock_api.calls) == 5
+    assert requests_sent(mock_api) == [("GET", SETS_URL)]  # 4xx: not retried
+    assert sleeps == []
+
+
+def test_list_process_sets_server_error_retried(mock_dataset_worker, mock_api, sleeps):
+    mock_api.get(SETS_URL, status=503)
+    mock_api.get(
+        SETS_URL, json={"count": 1, "next": None, "results": [process_set("train")]}
+    )
+    assert [s.name for s in mock_dataset_worker.list_process_sets()] == ["train"]
+    assert requests_sent(mock_api) == [("GET", SETS_URL)] * 2
+    assert sleeps == [3]
 
 
 # ---------------------------------------------------------------- list_set_elements

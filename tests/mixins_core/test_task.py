@@ -199,16 +199,18 @@ def test_upload_artifact(task_worker, mock_api, name, content_type):
     assert uploaded == [(content_type, b'{"done": true}')]
 
 
-def test_upload_artifact_storage_error(task_worker, mock_api, artifact_file):
+def test_upload_artifact_storage_error(task_worker, mock_api, artifact_file, sleeps):
     mock_api.post(
         ARTIFACTS_URL,
         json={**artifact_payload("results/report.json"), "s3_put_url": S3_URL},
     )
     mock_api.put(S3_URL, status=400)
 
-    with pytest.raises(requests.HTTPError, match="400 Client Error"):
+    with pytest.raises(requests.HTTPError) as e:
         task_worker.upload_artifact(artifact_file)
-    assert len(mock_api.calls) == 2
+    assert str(e.value) == f"400 Bad Request for PUT {S3_URL}"
+    assert [call.request.method for call in mock_api.calls] == ["POST", "PUT"]
+    assert sleeps == []  # a 4xx is not retried
 
 
 def test_upload_artifact_retries_server_errors(
@@ -225,4 +227,44 @@ def test_upload_artifact_retries_server_errors(
 
     assert failure.call_count == 1
     assert [call.request.method for call in mock_api.calls] == ["POST", "PUT", "PUT"]
-    assert len(sleeps) == 1
+    assert sleeps == [3]
+
+
+def test_upload_artifact_gives_up_after_five_attempts(
+    task_worker, mock_api, artifact_file, sleeps
+):
+    mock_api.post(
+        ARTIFACTS_URL,
+        json={**artifact_payload("results/report.json"), "s3_put_url": S3_URL},
+    )
+    mock_api.put(S3_URL, status=502)
+
+    with pytest.raises(requests.HTTPError) as e:
+        task_worker.upload_artifact(artifact_file)
+    assert str(e.value) == f"502 Bad Gateway for PUT {S3_URL}"
+    assert [call.request.method for call in mock_api.calls] == ["POST"] + ["PUT"] * 5
+    assert sleeps == [3, 4, 8, 16]
+
+
+def test_upload_artifact_resent_whole_when_its_answer_was_lost(
+    task_worker, mock_api, artifact_file, sleeps
+):
+    """A storage upload is idempotent: unlike an API write, it is sent again."""
+    mock_api.post(
+        ARTIFACTS_URL,
+        json={**artifact_payload("results/report.json"), "s3_put_url": S3_URL},
+    )
+    uploaded = []
+
+    def storage(request):
+        body = request.body
+        uploaded.append(body if isinstance(body, bytes) else body.read())
+        if len(uploaded) == 1:
+            raise requests.ConnectionError("Connection reset by peer")
+        return (200, {}, "")
+
+    mock_api.add_callback("PUT", S3_URL, callback=storage)
+
+    assert task_worker.upload_artifact(artifact_file) is None
+    assert uploaded == [b'{"done": true}'] * 2
+    assert sleeps == [3]

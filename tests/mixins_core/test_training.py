@@ -334,7 +334,7 @@ def test_upload_to_s3(worker, mock_api, tmp_path, caplog):
     )
 
 
-def test_upload_to_s3_error(worker, mock_api, tmp_path):
+def test_upload_to_s3_error(worker, mock_api, tmp_path, sleeps):
     archive = tmp_path / "archive.tar.zst"
     archive.write_bytes(b"zstd bytes")
     worker.model_version = version_payload()
@@ -342,8 +342,26 @@ def test_upload_to_s3_error(worker, mock_api, tmp_path):
 
     with pytest.raises(requests.HTTPError) as e:
         worker.upload_to_s3(archive)
-    assert str(e.value) == f"400 Client Error: Bad Request for url: {S3_URL}"
+    assert str(e.value) == f"400 Bad Request for PUT {S3_URL}"
     assert len(mock_api.calls) == 1
+    assert sleeps == []
+
+
+def test_upload_to_s3_retries_server_errors_with_the_whole_file(
+    worker, mock_api, tmp_path, sleeps
+):
+    archive = tmp_path / "archive.tar.zst"
+    archive.write_bytes(b"zstd bytes")
+    worker.model_version = version_payload()
+    body = [matchers.body_matcher("zstd bytes")]
+    mock_api.put(S3_URL, status=503, match=body)
+    mock_api.put(S3_URL, body=requests.ConnectionError("reset"), match=body)
+    mock_api.put(S3_URL, status=200, match=body)
+
+    worker.upload_to_s3(archive)
+
+    assert len(mock_api.calls) == 3
+    assert sleeps == [3, 4]
 
 
 # ---------------------------------------------------------------- validate_model_version

@@ -78,7 +78,7 @@ def test_load_corpus_classes_replaces(mock_elements_worker, mock_api):
     assert mock_elements_worker.classes == {"good": "0000"}
 
 
-def test_load_corpus_classes_api_error(mock_elements_worker, mock_api):
+def test_load_corpus_classes_api_error(mock_elements_worker, mock_api, sleeps):
     mock_api.get(CLASSES_URL, status=418)
 
     with pytest.raises(
@@ -86,7 +86,21 @@ def test_load_corpus_classes_api_error(mock_elements_worker, mock_api):
     ):
         mock_elements_worker.load_corpus_classes()
 
-    assert len(mock_api.calls) == 5
+    assert calls(mock_api) == [("GET", CLASSES_URL, None)]  # 4xx: not retried
+    assert sleeps == []
+    assert mock_elements_worker.classes == {}
+
+
+def test_load_corpus_classes_server_error(mock_elements_worker, mock_api, sleeps):
+    mock_api.get(CLASSES_URL, status=502)
+
+    with pytest.raises(
+        Exception, match="^Stopping pagination as data will be incomplete$"
+    ):
+        mock_elements_worker.load_corpus_classes()
+
+    assert calls(mock_api) == [("GET", CLASSES_URL, None)] * 5
+    assert sleeps == [3, 4, 8, 16]
     assert mock_elements_worker.classes == {}
 
 

@@ -291,7 +291,7 @@ def test_listing_recursive(mock_elements_worker, mock_api, method, url):
 
 
 @pytest.mark.parametrize(("listing", "url"), LISTINGS)
-def test_listing_api_error(mock_elements_worker, mock_api, listing, url):
+def test_listing_api_error(mock_elements_worker, mock_api, sleeps, listing, url):
     mock_api.get(url, status=418)
 
     results = listing(mock_elements_worker)
@@ -299,7 +299,21 @@ def test_listing_api_error(mock_elements_worker, mock_api, listing, url):
         Exception, match="^Stopping pagination as data will be incomplete$"
     ):
         next(results)
+    assert calls(mock_api) == [("GET", url, None)]  # a 4xx page is not retried
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(("listing", "url"), LISTINGS)
+def test_listing_server_error(mock_elements_worker, mock_api, sleeps, listing, url):
+    mock_api.get(url, status=500)
+
+    results = listing(mock_elements_worker)
+    with pytest.raises(
+        Exception, match="^Stopping pagination as data will be incomplete$"
+    ):
+        next(results)
     assert calls(mock_api) == [("GET", url, None)] * 5
+    assert sleeps == [3, 4, 8, 16]
 
 
 # --- cache -----------------------------------------------------------------------------

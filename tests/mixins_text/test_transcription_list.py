@@ -137,11 +137,22 @@ def test_api_is_lazy(mock_elements_worker, mock_api, element):
     assert next(transcriptions) == {"id": uid("1")}
 
 
-def test_api_error(mock_elements_worker, mock_api, element):
+def test_api_error(mock_elements_worker, mock_api, element, sleeps):
     mock_api.add(responses.GET, URL, status=418)
-    with pytest.raises(Exception, match="Stopping pagination"):
+    with pytest.raises(
+        Exception, match="^Stopping pagination as data will be incomplete$"
+    ):
         list(mock_elements_worker.list_transcriptions(element))
-    assert len(mock_api.calls) == 5
+    assert len(mock_api.calls) == 1  # a 4xx page is not retried
+    assert sleeps == []
+
+
+def test_server_error_retried(mock_elements_worker, mock_api, element, sleeps):
+    mock_api.add(responses.GET, URL, status=503)
+    mock_api.add(responses.GET, URL, json={"count": 1, "next": None, "results": []})
+    assert list(mock_elements_worker.list_transcriptions(element)) == []
+    assert len(mock_api.calls) == 2
+    assert sleeps == [3]
 
 
 # ---------------------------------------------------------------- cache

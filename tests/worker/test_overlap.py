@@ -139,3 +139,93 @@ def test_class_attribute_turns_overlap_off(build, mock_api):
     worker = Sequential()
     worker.run()
     assert [who for who, _ in sent(mock_api)] == [FIRST] * 3 + [SECOND] * 3
+
+
+UPSTREAM_ORDER = [
+    (FIRST, "get"),
+    (FIRST, "started"),
+    (FIRST, "processed"),
+    (SECOND, "get"),
+    (SECOND, "started"),
+    (SECOND, "processed"),
+    (THIRD, "get"),
+    (THIRD, "started"),
+    (THIRD, "processed"),
+]
+PARENT_RUN_ID = "99999999-9999-9999-9999-999999999999"
+
+
+def activity_run_ids(mock_api) -> list[str]:
+    return [
+        c.request.url.split("/")[-3]
+        for c in mock_api.calls
+        if c.request.method == "PUT"
+    ]
+
+
+def test_final_update_prepared_when_the_element_ends(build, mock_api):
+    """A worker changing `worker_run_id` while it works does not leak it."""
+    build([FIRST, SECOND, THIRD])
+
+    class Replaying(ElementsWorker):
+        def process_element(self, element):
+            original, self.worker_run_id = self.worker_run_id, PARENT_RUN_ID
+            # The previous element's final update may be in flight meanwhile
+            threading.Event().wait(0.01)
+            self.worker_run_id = original
+
+    Replaying().run()
+    assert activity_run_ids(mock_api) == [WORKER_RUN_ID] * 6
+    assert sorted(sent(mock_api)) == sorted(UPSTREAM_ORDER)
+
+
+def test_overridden_update_activity_runs_in_the_foreground(build, mock_api):
+    build([FIRST, SECOND, THIRD])
+    threads = []
+
+    class Overriding(ElementsWorker):
+        def update_activity(self, element_id, state):
+            threads.append(threading.current_thread())
+            return super().update_activity(element_id, state)
+
+    Overriding().run()
+    assert threads == [threading.main_thread()] * 6
+    # The next element is still read ahead: only reads run early
+    requests = sent(mock_api)
+    assert sorted(requests) == sorted(UPSTREAM_ORDER)
+    assert [r for r in requests if r[1] != "get"] == [
+        r for r in UPSTREAM_ORDER if r[1] != "get"
+    ]
+
+
+def test_overridden_retrieve_element_is_not_read_ahead(build, mock_api):
+    build([FIRST, SECOND, THIRD])
+    threads = []
+
+    class Overriding(ElementsWorker):
+        def retrieve_element(self, element_id):
+            threads.append(threading.current_thread())
+            return super().retrieve_element(element_id)
+
+    Overriding().run()
+    assert threads == [threading.main_thread()] * 3
+    gets = [i for i, r in enumerate(sent(mock_api)) if r[1] == "get"]
+    # Each element is retrieved after the previous one's started update
+    assert gets[1] > sent(mock_api).index((FIRST, "started"))
+    assert gets[2] > sent(mock_api).index((SECOND, "started"))
+
+
+def test_test_double_client_keeps_upstream_order(build, mock_api):
+    """Another client than ArkindexClient (a test double): nothing in the background."""
+    worker = build([FIRST, SECOND, THIRD])
+    calls = []
+    request = worker.api_client.request
+
+    def recording(operation_id, **kwargs):
+        calls.append(threading.current_thread())
+        return request(operation_id, **kwargs)
+
+    worker.api_client.request = recording
+    worker.run()
+    assert set(calls) == {threading.main_thread()}
+    assert sent(mock_api) == UPSTREAM_ORDER
