@@ -289,7 +289,13 @@ class ElementsWorker(
                 functools.partial(self.api_client.request, "RetrieveElement", id=item)
             )
             return Deferred(lambda: Element(**answer.result()))
-        return Deferred(lambda: Element(**self.retrieve_element(element_id=item)))
+
+        def retrieve() -> Element:
+            # In upstream's order: after the previous element's final update
+            overlap.collect(wait=True)
+            return Element(**self.retrieve_element(element_id=item))
+
+        return Deferred(retrieve)
 
     def _process_item(
         self,
@@ -343,7 +349,7 @@ class ElementsWorker(
             except Exception as e:
                 self._element_failed(element, e)
 
-        overlap.after(overlap.send(request), answered)
+        overlap.after(overlap.send(request, lane="write"), answered)
 
     def _element_failed(
         self, element: str | Element | CachedElement, error: Exception

@@ -59,19 +59,21 @@ class Deferred:
 
 
 class Overlap:
-    """Sends prepared requests in one background thread while the worker goes on.
+    """Sends prepared requests in background threads while the worker goes on.
 
+    Requests go to a lane: ``read`` (elements read ahead) or ``write`` (final
+    activity updates), one daemon thread each, in order within a lane, so that
+    a slow read ahead never holds back the previous element's final update.
     Disabled, every request is sent at once on the calling thread, in
     upstream's order. Callbacks registered with `after` always run on the main
     thread, in `collect`. Leaving the ``with`` block waits for every background
     request; after an interrupt (Ctrl-C, SIGTERM) it waits `INTERRUPT_GRACE`
-    seconds at most, and the daemon thread is abandoned.
+    seconds at most for the final updates, and the threads are abandoned.
     """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._lanes: dict[str, queue.SimpleQueue] = {}
         self.pending: list[tuple[Future, Callable[[Future], None]]] = []
 
     def __enter__(self) -> Overlap:
@@ -88,9 +90,10 @@ class Overlap:
                 _wait(future, remaining)
         elif exc_type is None:
             self.collect(wait=True)
-        self._jobs.put(None)
+        for jobs in self._lanes.values():
+            jobs.put(None)
 
-    def send(self, request: Callable[[], Any]) -> Future:
+    def send(self, request: Callable[[], Any], lane: str = "read") -> Future:
         """Send a prepared request in the background (now, when disabled).
 
         ``request`` must be fully prepared: typically
@@ -103,12 +106,13 @@ class Overlap:
             except Exception as error:
                 future.set_exception(error)
             return future
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=_serve, args=(self._jobs,), name="overlap", daemon=True
-            )
-            self._thread.start()
-        self._jobs.put((time.monotonic() + START_DELAY, future, request))
+        jobs = self._lanes.get(lane)
+        if jobs is None:
+            jobs = self._lanes[lane] = queue.SimpleQueue()
+            threading.Thread(
+                target=_serve, args=(jobs,), name=f"overlap-{lane}", daemon=True
+            ).start()
+        jobs.put((time.monotonic() + START_DELAY, future, request))
         return future
 
     def after(self, future: Future, callback: Callable[[Future], None]) -> None:
