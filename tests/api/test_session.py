@@ -436,3 +436,34 @@ def test_no_proxy_of_the_environment_is_honoured(
     )
     assert "http" not in api["proxies"]
     assert storage["proxies"]["http"] == "http://proxy.example:3128"
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {},
+        {"HTTP_PROXY": "http://proxy:3128"},
+        {"http_proxy": "http://lower:3128", "HTTP_PROXY": "http://upper:3128"},
+        {"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "testserver"},
+        {"ALL_PROXY": "http://all:3128"},
+        {"HTTP_PROXY": "http://proxy:3128", "REQUEST_METHOD": "GET"},
+        {"REQUESTS_CA_BUNDLE": "/etc/ca.pem"},
+        {"CURL_CA_BUNDLE": "/etc/curl.pem"},
+    ],
+)
+def test_environment_settings_are_those_of_requests(monkeypatch, environment):
+    """Computed once per origin, but from the environment of each request."""
+    from arkindex_worker.api.session import ENVIRONMENT_NAMES, ArkindexSession
+
+    session = ArkindexSession("http://testserver")
+    url = "http://testserver/api/v1/element/1/"
+    for name in ENVIRONMENT_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    # Cached without the variables: a stale cache would show below
+    session.merge_environment_settings(url, {}, None, None, None)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for _ in range(2):
+        assert session.merge_environment_settings(
+            url, {}, None, None, None
+        ) == requests.Session().merge_environment_settings(url, {}, None, None, None)
