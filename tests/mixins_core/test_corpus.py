@@ -399,24 +399,10 @@ def test_get_export_no_location(mock_dataset_worker, mock_api):
     )
 
 
-def test_get_export_download_retried(mock_dataset_worker, mock_api, sleeps):
-    list_exports_with(mock_api, "done")
-    mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
-    mock_api.get(STORAGE_URL, body=requests.ConnectionError("lost"))
-    mock_api.get(STORAGE_URL, body=b"SQLite bytes")
-
-    path = mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
-    try:
-        assert path.read_bytes() == b"SQLite bytes"
-    finally:
-        path.unlink()
-    assert [call.request.url for call in mock_api.calls][-2:] == [STORAGE_URL] * 2
-    assert sleeps == [3]
-
-
 @pytest.mark.parametrize(
     "failure",
     [
+        pytest.param({"body": requests.ConnectionError("lost")}, id="lost"),
         pytest.param({"status": 503}, id="unavailable"),
         pytest.param({"status": 429, "headers": {"Retry-After": "3"}}, id="throttled"),
         pytest.param(
@@ -464,13 +450,18 @@ def test_get_export_redirect_retried(mock_dataset_worker, mock_api, sleeps):
     assert sleeps == [3]
 
 
-def test_get_export_download_gives_up(
-    mock_dataset_worker, mock_api, tmp_path, monkeypatch, sleeps
-):
+def storage_answers(mock_api, monkeypatch, tmp_path, status: int) -> None:
+    """A done export whose storage answers ``status``; temporary files in tmp_path."""
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     list_exports_with(mock_api, "done")
     mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
-    mock_api.get(STORAGE_URL, status=500)
+    mock_api.get(STORAGE_URL, status=status)
+
+
+def test_get_export_download_gives_up(
+    mock_dataset_worker, mock_api, tmp_path, monkeypatch, sleeps
+):
+    storage_answers(mock_api, monkeypatch, tmp_path, 500)
 
     with pytest.raises(requests.HTTPError) as e:
         mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)
@@ -483,10 +474,7 @@ def test_get_export_download_gives_up(
 def test_get_export_download_fails(
     mock_dataset_worker, mock_api, tmp_path, monkeypatch, sleeps
 ):
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    list_exports_with(mock_api, "done")
-    mock_api.get(DOWNLOAD_URL, status=302, headers={"Location": STORAGE_URL})
-    mock_api.get(STORAGE_URL, status=404)
+    storage_answers(mock_api, monkeypatch, tmp_path, 404)
 
     with pytest.raises(requests.HTTPError) as e:
         mock_dataset_worker.get_export(EXPORT_ID, dataset_id=DATASET_UUID)

@@ -67,6 +67,19 @@ def sent(mock_api) -> list[tuple[str, str]]:
     return result
 
 
+UPSTREAM_ORDER = [
+    (FIRST, "get"),
+    (FIRST, "started"),
+    (FIRST, "processed"),
+    (SECOND, "get"),
+    (SECOND, "started"),
+    (SECOND, "processed"),
+    (THIRD, "get"),
+    (THIRD, "started"),
+    (THIRD, "processed"),
+]
+
+
 def test_each_element_keeps_its_order(build, mock_api):
     worker = build([FIRST, SECOND, THIRD])
     worker.run()
@@ -121,14 +134,7 @@ def test_overlap_off_keeps_upstream_order(build, mock_api):
     worker = build([FIRST, SECOND], overlap=False)
     assert worker.overlap_requests is False
     worker.run()
-    assert sent(mock_api) == [
-        (FIRST, "get"),
-        (FIRST, "started"),
-        (FIRST, "processed"),
-        (SECOND, "get"),
-        (SECOND, "started"),
-        (SECOND, "processed"),
-    ]
+    assert sent(mock_api) == UPSTREAM_ORDER[:6]
 
 
 def test_class_attribute_turns_overlap_off(build, mock_api):
@@ -141,17 +147,6 @@ def test_class_attribute_turns_overlap_off(build, mock_api):
     assert [who for who, _ in sent(mock_api)] == [FIRST] * 3 + [SECOND] * 3
 
 
-UPSTREAM_ORDER = [
-    (FIRST, "get"),
-    (FIRST, "started"),
-    (FIRST, "processed"),
-    (SECOND, "get"),
-    (SECOND, "started"),
-    (SECOND, "processed"),
-    (THIRD, "get"),
-    (THIRD, "started"),
-    (THIRD, "processed"),
-]
 PARENT_RUN_ID = "99999999-9999-9999-9999-999999999999"
 
 
