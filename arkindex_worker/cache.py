@@ -22,7 +22,7 @@ from typing import Any
 
 import peewee
 
-from arkindex_worker import logger
+from arkindex_worker import logger, prefetch
 
 __all__ = [
     "MODELS",
@@ -157,6 +157,24 @@ class CachedElement(peewee.Model):
         # Imported here: arkindex_worker.image needs Pillow, an optional extra.
         from arkindex_worker import image as image_module
 
+        url_of = functools.partial(
+            CachedElement._download_url, max_width=max_width, max_height=max_height
+        )
+        opened = image_module.open_image(
+            url_of(self),
+            *args,
+            rotation_angle=self.rotation_angle,
+            mirrored=self.mirrored,
+            **kwargs,
+        )
+        # Once this image is served: the next element's may be read ahead
+        prefetch.opening(self, url_of)
+        return opened
+
+    def _download_url(self, max_width: int | None, max_height: int | None) -> str:
+        """The URL `open_image` downloads with these arguments."""
+        from arkindex_worker import image as image_module
+
         bbox = image_module.polygon_bounding_box(self.polygon)
         image = self.image
         if bbox.width != image.width or bbox.height != image.height:
@@ -173,13 +191,7 @@ class CachedElement(peewee.Model):
             size = f"{max_width or ''},{max_height or ''}"
 
         base_url = image.url if image.url.endswith("/") else image.url + "/"
-        return image_module.open_image(
-            f"{base_url}{region}/{size}/0/default.jpg",
-            *args,
-            rotation_angle=self.rotation_angle,
-            mirrored=self.mirrored,
-            **kwargs,
-        )
+        return f"{base_url}{region}/{size}/0/default.jpg"
 
 
 class CachedTranscription(peewee.Model):

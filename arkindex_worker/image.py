@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from arkindex_worker import logger
+from arkindex_worker import logger, prefetch
 from arkindex_worker.api.shared import http_client
 from arkindex_worker.local_images import open_local
 from arkindex_worker.validation import check, check_element_or_cached
@@ -127,8 +127,19 @@ def _user_agent() -> str:
 
 def _http(method: str, url: str, **kwargs: Any) -> requests.Response:
     """One image exchange through the shared session, with the retry policy."""
-    return http_client().http_request(
-        method, url, headers={"User-Agent": _user_agent()}, **kwargs
+    return prepared_download(url, method, **kwargs)()
+
+
+def prepared_download(
+    url: str, method: str = "GET", **kwargs: Any
+) -> Callable[[], requests.Response]:
+    """An image exchange as the helpers send it, ready to be sent (by a thread too)."""
+    return functools.partial(
+        http_client().http_request,
+        method,
+        url,
+        headers={"User-Agent": _user_agent()},
+        **kwargs,
     )
 
 
@@ -150,7 +161,9 @@ def download_image(url: str) -> PillowImage:
     check(url.startswith("http"), "Image URL must be HTTP(S)")
     Image = _pillow()
     try:
-        response = _http("GET", url)
+        response = prefetch.take(url)
+        if response is None:
+            response = _http("GET", url)
     except requests.HTTPError as e:
         match = IIIF_URL.match(url)
         status = e.response.status_code if e.response is not None else None

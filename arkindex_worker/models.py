@@ -9,6 +9,7 @@ never imports Pillow: the image helpers of
 
 from __future__ import annotations
 
+import functools
 import importlib
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from types import ModuleType
 from typing import IO, Any
 
 import requests
+
+from arkindex_worker import prefetch
 
 __all__ = [
     "IMAGE_EXTENSION",
@@ -232,6 +235,14 @@ class Element(MagicDict):
         )
         zone = self._require_zone()
         iiif = _image_module()
+        url_of = functools.partial(
+            Element._download_url,
+            max_width=max_width,
+            max_height=max_height,
+            use_full_image=use_full_image,
+            extension=extension,
+            preserve_ratio=preserve_ratio,
+        )
 
         if self.requires_tiles:
             if max_width is None and max_height is None:
@@ -239,14 +250,7 @@ class Element(MagicDict):
             raise NotImplementedError(
                 "Resizing an image that must be downloaded in tiles is not supported"
             )
-
-        size = self._iiif_size(max_width, max_height, preserve_ratio)
-        url_args = (size,) if extension is None else (size, extension)
-        url = (
-            self.image_url(*url_args)
-            if use_full_image
-            else self.resize_zone_url(*url_args)
-        )
+        url = url_of(self)
 
         # Explicit keywords win over the element's orientation.
         options = {
@@ -255,7 +259,7 @@ class Element(MagicDict):
             **kwargs,
         }
         try:
-            return iiif.open_image(url, *args, **options)
+            image = iiif.open_image(url, *args, **options)
         except requests.HTTPError as e:
             if (
                 e.response is not None
@@ -266,6 +270,26 @@ class Element(MagicDict):
                     f"The S3 URL of the image of element {self.get('id')} was refused (it may have expired)"
                 ) from e
             raise
+        # Once this image is served: the next element's may be read ahead
+        prefetch.opening(self, url_of)
+        return image
+
+    def _download_url(
+        self,
+        max_width: int | None,
+        max_height: int | None,
+        use_full_image: bool | None,
+        extension: str | None,
+        preserve_ratio: bool,
+    ) -> str | None:
+        """The URL `open_image` downloads with these arguments (`None`: tiles)."""
+        if not self.get("zone") or self.requires_tiles:
+            return None
+        size = self._iiif_size(max_width, max_height, preserve_ratio)
+        url_args = (size,) if extension is None else (size, extension)
+        if use_full_image:
+            return self.image_url(*url_args)
+        return self.resize_zone_url(*url_args)
 
     @contextmanager
     def open_image_tempfile(

@@ -113,9 +113,11 @@ OURS = {
     "arkindex_worker.cli": {"describe_fatal_error", "run_worker"},
     "arkindex_worker.worker.overlap": {
         "Overlap", "START_DELAY", "INTERRUPT_GRACE", "Deferred", "Retrieval",
+        "READ_AHEAD",
     },
     "arkindex_worker.worker.report": {"Progress", "failure_message", "report"},
     "arkindex_worker.worker.activity": {"WorkerActivityIterator"},
+    "arkindex_worker.worker.selection": {"invalid_uuids", "load_elements_list"},
     "arkindex_worker.interrupts": {
         "SIGINT_STATUS", "SIGTERM_STATUS", "Interrupted", "Terminated", "exit_status",
         "handle_interrupts",
@@ -125,6 +127,7 @@ OURS = {
         "for_messages", "hide_queries", "origin", "without_credentials",
     },
     "arkindex_worker.api.shared": {"http_client", "use_for_downloads"},
+    "arkindex_worker.prefetch": {"ImageReadAhead", "opening", "take"},
     "arkindex_worker.worker.listing": {
         "filter_cached_elements", "listing_query", "where_source",
     },

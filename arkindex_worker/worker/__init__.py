@@ -9,21 +9,23 @@ Subclass [ElementsWorker][arkindex_worker.worker.ElementsWorker] and override
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from arkindex_worker import logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse
 from arkindex_worker.cache import CachedElement
+from arkindex_worker.image import prepared_download
 from arkindex_worker.interrupts import handle_interrupts
 from arkindex_worker.models import Dataset, DatasetSet, Element, Set
+from arkindex_worker.prefetch import ImageReadAhead
 from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import check
 from arkindex_worker.worker.activity import WorkerActivityIterator
@@ -42,6 +44,7 @@ from arkindex_worker.worker.metadata import MetaDataMixin, MetaType
 from arkindex_worker.worker.overlap import Deferred, Overlap, Retrieval
 from arkindex_worker.worker.process import ActivityState, ProcessMixin, ProcessMode
 from arkindex_worker.worker.report import Progress, failure_message, report
+from arkindex_worker.worker.selection import invalid_uuids, load_elements_list
 from arkindex_worker.worker.task import TaskMixin
 from arkindex_worker.worker.transcription import TranscriptionMixin
 from arkindex_worker.worker.version import WorkerVersionMixin
@@ -76,30 +79,6 @@ __all__ = [
     "logger",
     "pluralize",
 ]
-
-
-def _load_elements_list(file) -> list[str]:
-    """IDs listed in an elements list JSON file (items without ``id`` are skipped)."""
-    try:
-        with file:
-            data = json.load(file)
-    except json.JSONDecodeError as e:
-        raise json.JSONDecodeError(
-            f"Elements list {file.name} is not valid JSON: {e.msg}", e.doc, e.pos
-        ) from None
-    check(isinstance(data, list), "Elements list must be a list")
-    check(len(data) > 0, "No elements in elements list")
-    return [item.get("id") for item in data if item.get("id")]
-
-
-def _invalid_uuids(values: Iterable[str]) -> list[str]:
-    invalid = []
-    for value in values:
-        try:
-            uuid.UUID(value)
-        except (ValueError, TypeError, AttributeError):
-            invalid.append(str(value))
-    return invalid
 
 
 class ElementsWorker(
@@ -137,12 +116,24 @@ class ElementsWorker(
     sequential requests, as upstream sends them.
     """
 
+    image_read_ahead: bool = True
+    """Download the next element's image in advance (our addition).
+
+    When the overlap is on and an element opens its image with
+    ``Element.open_image`` (or ``open_image_tempfile``), the next element's
+    image is downloaded with the same arguments while this one is processed
+    (see `arkindex_worker.prefetch`). Set it to ``False`` (or
+    ``ARKINDEX_WORKER_IMAGE_READ_AHEAD`` to ``0``) to turn it off.
+    """
+
     def __init__(
         self, description: str = "Arkindex Elements Worker", support_cache: bool = False
     ):
         super().__init__(description, support_cache)
         if os.environ.get("ARKINDEX_WORKER_OVERLAP") == "0":
             self.overlap_requests = False
+        self._images: ImageReadAhead | None = None
+        self._upcoming: Retrieval | None = None
         self.classes = {}
         self.entity_types = {}
         self.corpus_types = {}
@@ -174,7 +165,7 @@ class ElementsWorker(
                 return cached
 
         if self.args.elements_list:
-            out = _load_elements_list(self.args.elements_list)
+            out = load_elements_list(self.args.elements_list)
         elif self.args.element:
             out = list(self.args.element)
         elif self.process_mode == ProcessMode.Dataset or self.args.set:
@@ -190,7 +181,7 @@ class ElementsWorker(
         else:
             out = []
 
-        invalid_ids = _invalid_uuids(out)
+        invalid_ids = invalid_uuids(out)
         check(
             not invalid_ids,
             f"These element IDs are invalid: {', '.join(invalid_ids)}",
@@ -248,14 +239,15 @@ class ElementsWorker(
         # The queue is never read ahead (each pull starts an activity on the
         # server), and offline there are no network waits to overlap
         overlapping = self.overlap_requests and not (queue_mode or self.is_offline)
-        with Overlap(enabled=overlapping) as overlap:
-            for position, (item, retrieval) in enumerate(
+        with Overlap(enabled=overlapping) as overlap, self._image_read_ahead(overlap):
+            for position, (item, retrieval, upcoming) in enumerate(
                 overlap.read_ahead(
                     elements, functools.partial(self._retrieval, overlap)
                 ),
                 start=1,
             ):
                 shown = f"n°{position}" if queue_mode else f"{position}/{count}"
+                self._upcoming = upcoming
                 self._process_item(item, retrieval, shown, overlap, not queue_mode)
                 progress.done += 1
 
@@ -265,6 +257,19 @@ class ElementsWorker(
                 sys.exit(1)
             count = progress.done
         report(count, progress.failed, "element")
+
+    def _image_read_ahead(self, overlap: Overlap) -> ImageReadAhead | nullcontext:
+        """The run's image read-ahead (see `arkindex_worker.prefetch`), when on."""
+        self._images = None
+        enabled = self.image_read_ahead and (
+            os.environ.get("ARKINDEX_WORKER_IMAGE_READ_AHEAD") != "0"
+        )
+        if not (overlap.enabled and enabled):
+            return nullcontext()
+        self._images = ImageReadAhead(
+            functools.partial(overlap.send, lane="image"), prepared_download
+        )
+        return self._images
 
     def _plain(self, method: str) -> bool:
         """Whether ``method`` is the SDK's own and the client the real one.
@@ -282,13 +287,13 @@ class ElementsWorker(
     def _retrieval(self, overlap: Overlap, item: Any) -> Retrieval:
         """How to get the element of ``item``: now, ahead in the background, or later."""
         if isinstance(item, CachedElement | Element):
-            return Deferred(lambda: item)
+            return Deferred(lambda: item, ready=lambda: True)
         if overlap.enabled and self._plain("retrieve_element"):
             check_element_id(item)
             answer = overlap.send(
                 functools.partial(self.api_client.request, "RetrieveElement", id=item)
             )
-            return Deferred(lambda: Element(**answer.result()))
+            return Deferred(lambda: Element(**answer.result()), ready=answer.done)
 
         def retrieve() -> Element:
             # In upstream's order: after the previous element's final update
@@ -317,6 +322,8 @@ class ElementsWorker(
         element = None
         try:
             element = retrieval.result()
+            if self._images is not None:
+                self._images.begin(element, self._upcoming)
             logger.info(f"Processing {element} ({progress})")
 
             if start and not self.update_activity(element.id, ActivityState.Started):
@@ -325,6 +332,8 @@ class ElementsWorker(
                 )
                 return
             self.process_element(element)
+            if self._images is not None:
+                self._images.start()
             self._finish(element, overlap)
         except Exception as e:
             self._element_failed(item if element is None else element, e)
