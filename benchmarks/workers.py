@@ -1,4 +1,4 @@
-"""Benchmark of a whole worker run: the scenario worker against the loopback double.
+"""Benchmark of whole worker runs: the scenario and realistic workers against the double.
 
 Runs the ``worker-scenario`` console script (two sub-elements, one
 transcription, one classification and one metadata per element) as a
@@ -14,8 +14,22 @@ goes through ``requests``. The double serves through ``http.server``, in the
 benchmark's own process: its cost per request (about a millisecond of CPU) is
 counted in the wall times, not in the worker's CPU time.
 
+Then a "realistic worker" section runs ``worker-realistic``, shaped like a real
+recognizer: on each of 100 pages it opens the page's image (a 1000 × 1500 JPEG
+of about 250 KB, from the double's IIIF server, 150 ms after each request),
+runs a 200 ms model (a sleep) and publishes one classification and one bulk
+transcription request, the API answering 40 ms after each request. Three rows:
+upstream's strictly sequential order (``ARKINDEX_WORKER_OVERLAP=0``), the
+overlap of network waits without the image read-ahead
+(``ARKINDEX_WORKER_IMAGE_READ_AHEAD=0``), and the defaults (overlap and image
+read-ahead). Each prints the wall time per element and its ratio to the floor:
+the model plus the API requests that must stay in sequence (the ``started``
+activity, then each publication), 0.200 + 3 × 0.040 = 0.320 s per element;
+then API and IIIF requests per element (one image download per element: more
+is a wasted read-ahead), the worker's CPU time per element and its peak memory.
+
 Usage: ``python benchmarks/workers.py [--quick]`` (``--quick``: 30 elements
-for every row).
+for every scenario row, 20 for the realistic ones).
 """
 
 from __future__ import annotations
@@ -36,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.conftest import worker_env
 from tests.e2e.double import ArkindexDouble
+from tests.e2e.routes import page_jpeg
 
 SCRIPT = Path(sys.executable).with_name("worker-scenario")
 # GET element, PUT started, CreateElements, CreateTranscription,
@@ -47,6 +62,31 @@ MINIMUM_PER_RUN = 3
 # about 0.3 s per element when sequential
 ROWS = ((0.0, 300), (0.005, 300), (0.040, 100))
 QUICK_ELEMENTS = 30
+
+REALISTIC_SCRIPT = Path(sys.executable).with_name("worker-realistic")
+REALISTIC_ELEMENTS = 100
+REALISTIC_QUICK_ELEMENTS = 20
+API_LATENCY = 0.040
+IIIF_LATENCY = 0.150
+MODEL_SECONDS = 0.200
+PAGE_SIZE = (1000, 1500)
+# The classification and the bulk transcription request
+PUBLICATIONS = 2
+# The model, then the requests that must stay in sequence: the started
+# activity, then each publication
+FLOOR_S = MODEL_SECONDS + (1 + PUBLICATIONS) * API_LATENCY
+# RetrieveWorkerRun, ListCorpusMLClasses, CreateMLClass
+REALISTIC_PER_RUN = 3
+# GET element, PUT started, CreateClassification, CreateTranscriptions,
+# PUT processed
+REALISTIC_PER_ELEMENT = 5
+READ_AHEAD = "ARKINDEX_WORKER_IMAGE_READ_AHEAD"
+REALISTIC_MODES = (
+    ("sequential (overlap off)", {"ARKINDEX_WORKER_OVERLAP": "0"}),
+    ("overlap, no image read-ahead", {"ARKINDEX_WORKER_OVERLAP": "1", READ_AHEAD: "0"}),
+    ("overlap + image read-ahead", {}),
+)
+"""Label and environment of each realistic row; ``{}``: the SDK's defaults."""
 
 
 # Runs the console script as itself (``runpy``), then writes the process's
@@ -69,6 +109,54 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run_script(
+    script: Path,
+    double: ArkindexDouble,
+    ids: list[str],
+    home: Path,
+    env: dict[str, str],
+) -> dict:
+    """Run a worker console script over ``ids`` (an elements list); its measures.
+
+    Raises:
+        RuntimeError: the worker failed, or did not process every element.
+    """
+    elements_list = home / "elements.json"
+    elements_list.write_text(json.dumps([{"id": i} for i in ids]))
+    arguments = ["--elements-list", str(elements_list)]
+    peak_file = home / "peak"
+    env = {**env, "BENCHMARK_PEAK_FILE": str(peak_file)}
+    cpu_before = children_cpu()
+    start = time.perf_counter()
+    # Logs go to a file: the benchmark does not keep them in memory
+    log = home / "worker.log"
+    with log.open("w") as output:
+        result = subprocess.run(
+            [sys.executable, "-c", PEAK_REPORTER, str(script), *arguments],
+            env=env,
+            cwd=home,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    wall = time.perf_counter() - start
+    cpu_after = children_cpu()
+    if result.returncode != 0:
+        tail = log.read_text()[-2000:]
+        raise RuntimeError(f"{script.name} failed:\n{tail}")
+    processed = sum(state == "processed" for state in double.activities.values())
+    if processed != len(ids):
+        raise RuntimeError(f"only {processed} of {len(ids)} elements processed")
+    return {
+        "elements": len(ids),
+        "wall_s": wall,
+        "per_element_ms": wall / len(ids) * 1000,
+        "startup_s": double.first_request_at - start,
+        "cpu_s": cpu_after - cpu_before,
+        "peak_rss_mib": int(peak_file.read_text()) / 1024,
+    }
+
+
 def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
     """One run of the scenario worker; its measures."""
     double = ArkindexDouble(latency=latency)
@@ -80,49 +168,51 @@ def run_scenario(elements: int, latency: float, overlap: bool) -> dict:
             double.add_element("page", f"Page {n}", parent=folder, image=image)
             for n in range(elements)
         ]
-        elements_list = home / "elements.json"
-        elements_list.write_text(json.dumps([{"id": i} for i in ids]))
         env = worker_env(
             double,
             home,
             ARKINDEX_WORKER_OVERLAP="1" if overlap else "0",
         )
-        arguments = ["--elements-list", str(elements_list)]
-        peak_file = home / "peak"
-        env["BENCHMARK_PEAK_FILE"] = str(peak_file)
-        cpu_before = children_cpu()
-        start = time.perf_counter()
-        # Logs go to a file: the benchmark does not keep them in memory
-        log = home / "worker.log"
-        with log.open("w") as output:
-            result = subprocess.run(
-                [sys.executable, "-c", PEAK_REPORTER, str(SCRIPT), *arguments],
-                env=env,
-                cwd=home,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        wall = time.perf_counter() - start
-        cpu_after = children_cpu()
-        if result.returncode != 0:
-            tail = log.read_text()[-2000:]
-            raise RuntimeError(f"worker-scenario failed:\n{tail}")
-        processed = sum(state == "processed" for state in double.activities.values())
-        if processed != elements:
-            raise RuntimeError(f"only {processed} of {elements} elements processed")
+        measure = run_script(SCRIPT, double, ids, home, env)
         requests = len(double.requests)
         return {
-            "elements": elements,
+            **measure,
             "latency_ms": latency * 1000,
             "overlap": overlap,
-            "wall_s": wall,
-            "per_element_ms": wall / elements * 1000,
             "requests": requests,
             "requests_per_element": (requests - MINIMUM_PER_RUN) / elements,
-            "startup_s": double.first_request_at - start,
-            "cpu_per_request_ms": (cpu_after - cpu_before) / requests * 1000,
-            "peak_rss_mib": int(peak_file.read_text()) / 1024,
+            "cpu_per_request_ms": measure["cpu_s"] / requests * 1000,
+        }
+
+
+def run_realistic(elements: int, label: str, mode: dict[str, str]) -> dict:
+    """One run of the realistic worker (one page image per element); its measures."""
+    page_jpeg(*PAGE_SIZE)  # encoded once, before the clock starts
+    double = ArkindexDouble(latency=API_LATENCY, iiif_latency=IIIF_LATENCY)
+    with tempfile.TemporaryDirectory() as tmp, double:
+        home = Path(tmp)
+        folder = double.add_element("folder", "Benchmark")
+        ids = [
+            double.add_element(
+                "page", f"Page {n}", parent=folder, image=double.add_image(*PAGE_SIZE)
+            )
+            for n in range(elements)
+        ]
+        env = worker_env(
+            double, home, REALISTIC_MODEL_SECONDS=str(MODEL_SECONDS), **mode
+        )
+        for name in ("ARKINDEX_WORKER_OVERLAP", READ_AHEAD):
+            if name not in mode:  # the SDK's default
+                env.pop(name, None)
+        measure = run_script(REALISTIC_SCRIPT, double, ids, home, env)
+        return {
+            **measure,
+            "label": label,
+            "floor_ratio": measure["wall_s"] / elements / FLOOR_S,
+            "api_per_element": (len(double.requests) - REALISTIC_PER_RUN) / elements,
+            "iiif_per_element": len(double.iiif_requests) / elements,
+            "iiif_token": any(r.authorization for r in double.iiif_requests),
+            "cpu_per_element_ms": measure["cpu_s"] / elements * 1000,
         }
 
 
@@ -167,10 +257,27 @@ def report(measure: dict) -> None:
     )
 
 
+def report_realistic(measure: dict) -> None:
+    print(
+        f"  {measure['label']:<29}: {measure['wall_s']:6.2f} s, "
+        f"{measure['per_element_ms']:5.1f} ms/element = "
+        f"{measure['floor_ratio']:.2f} × floor, "
+        f"{measure['api_per_element']:.2f} API requests/element "
+        f"(minimum {REALISTIC_PER_ELEMENT}), "
+        f"{measure['iiif_per_element']:.2f} IIIF requests/element, "
+        f"CPU {measure['cpu_per_element_ms']:.1f} ms/element, "
+        f"peak RSS {measure['peak_rss_mib']:.0f} MiB"
+        + (" — TOKEN SENT TO THE IIIF SERVER" if measure["iiif_token"] else "")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_ELEMENTS} elements per run"
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_ELEMENTS} elements per scenario run, "
+        f"{REALISTIC_QUICK_ELEMENTS} per realistic run",
     )
     args = parser.parse_args()
 
@@ -188,6 +295,18 @@ def main() -> None:
             f"{'':>5} {latency * 1000:2.0f} ms latency: overlap on / off wall time "
             f"{on['wall_s'] / off['wall_s']:.2f}"
         )
+
+    elements = REALISTIC_QUICK_ELEMENTS if args.quick else REALISTIC_ELEMENTS
+    kilobytes = len(page_jpeg(*PAGE_SIZE)) / 1024
+    print(
+        f"Realistic worker, {elements} elements: "
+        f"{PAGE_SIZE[0]}x{PAGE_SIZE[1]} JPEG page ({kilobytes:.0f} KB) after "
+        f"{IIIF_LATENCY * 1000:.0f} ms, model {MODEL_SECONDS * 1000:.0f} ms, "
+        f"API {API_LATENCY * 1000:.0f} ms; floor {FLOOR_S * 1000:.0f} ms/element "
+        f"(model + (started + {PUBLICATIONS} publications) × API latency)"
+    )
+    for label, mode in REALISTIC_MODES:
+        report_realistic(run_realistic(elements, label, mode))
 
 
 if __name__ == "__main__":

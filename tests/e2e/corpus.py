@@ -4,6 +4,10 @@
 images, parents), the worker run and what workers published; it builds the
 payloads the double answers with. IDs come from a seeded generator, so a corpus
 built twice with the same seed has the same IDs.
+
+Images are served by the double's own IIIF route: their URL is resolved when a
+payload is built (`Corpus.iiif_base_url`), so it holds the double's port. A
+corpus without a double points them to an unreachable ``iiif.invalid`` host.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 import random
 import uuid
 
-__all__ = ["Corpus", "build_demo_corpus"]
+__all__ = ["UNSERVED_IIIF", "Corpus", "build_demo_corpus"]
+
+UNSERVED_IIIF = "http://iiif.invalid/iiif/2/"
+"""IIIF base URL of the images of a corpus nobody serves."""
 
 
 class Corpus:
@@ -77,24 +84,47 @@ class Corpus:
         return element_type
 
     def add_image(self, width: int = 1000, height: int = 1000) -> str:
-        """Add an IIIF image (never served) and return its ID."""
+        """Add an IIIF image and return its ID.
+
+        Its ``url`` (and its server's) stays ``None``, for `image_payload` to
+        resolve under `iiif_base_url`; set it to serve the image from elsewhere
+        (a ``file://`` URL, say).
+        """
         image_id = self.new_id()
         self.images[image_id] = {
             "id": image_id,
             "path": f"{image_id}.jpg",
             "width": width,
             "height": height,
-            "url": f"http://iiif.invalid/iiif/2/{image_id}",
+            "url": None,
             "s3_url": None,
             "status": "checked",
             "server": {
                 "display_name": "E2E IIIF",
-                "url": "http://iiif.invalid/iiif/2",
+                "url": None,
                 "max_width": None,
                 "max_height": None,
             },
         }
         return image_id
+
+    def iiif_base_url(self) -> str:
+        """Base URL of the IIIF server of the images (ends with ``/``).
+
+        `UNSERVED_IIIF` here; the double's own IIIF route once it is started.
+        """
+        return UNSERVED_IIIF
+
+    def image_payload(self, image_id: str) -> dict:
+        """An image as the element zones serialise it (its URLs resolved)."""
+        image = self.images[image_id]
+        base = self.iiif_base_url()
+        server = image["server"]
+        return {
+            **image,
+            "url": image["url"] or f"{base}{image_id}",
+            "server": {**server, "url": server["url"] or base.rstrip("/")},
+        }
 
     def add_element(
         self,
@@ -183,7 +213,7 @@ class Corpus:
         element = self.elements[element_id]
         zone = None
         if element["image"] and with_zone:
-            image = self.images[element["image"]]
+            image = self.image_payload(element["image"])
             xs = [x for x, _ in element["polygon"]]
             ys = [y for _, y in element["polygon"]]
             box = f"{min(xs)},{min(ys)},{max(xs) - min(xs)},{max(ys) - min(ys)}"

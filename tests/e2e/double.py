@@ -18,6 +18,19 @@ outages (nobody listens on the port for a while: connections are refused).
 A fixed ``latency`` can be added to every answer, as a distant server has (the
 benchmarks use it): each answer leaves that long after its request arrived.
 
+It is also the IIIF server of the corpus's images, on a port of its own (another
+origin, as a real IIIF server is another host: the SDK sends its token to the
+API's origin only), under ``/iiif/``: image URLs are
+``{double.iiif_url}{image_id}``. It answers ``info.json`` and image requests
+with real JPEG bytes (`tests.e2e.routes.iiif_image`; Pillow is then needed),
+after their own ``iiif_latency``. As on a real IIIF server no token is needed;
+image requests are recorded apart, in ``iiif_requests`` (``requests`` keeps the
+API's), with whether an ``Authorization`` header came
+(`RecordedRequest.authorization`: the SDK must never send its token there).
+Targeted faults hit them too (operations `IIIF_IMAGE` and `IIIF_INFO`; an
+``outage`` there only closes the connection); the ``fault_rate`` draws do not,
+and API outages leave the IIIF server up.
+
 In tests::
 
     with ArkindexDouble() as double:
@@ -25,6 +38,7 @@ In tests::
         double.inject(Fault("drop-after", operation="CreateClassification"))
         ...  # run a worker with ARKINDEX_API_URL=double.url
         assert [r.operation for r in double.requests] == [...]
+        assert not any(r.authorization for r in double.iiif_requests)
 
 From a shell: ``python -m tests.e2e.double --port 8000`` prints the URL, then
 serves a small demo corpus until interrupted.
@@ -48,8 +62,12 @@ from tests.e2e.corpus import build_demo_corpus
 from tests.e2e.routes import (
     API_PREFIX,
     DEFAULT_PAGE_SIZE,
+    IIIF_IMAGE,
+    IIIF_INFO,
+    IIIF_PREFIX,
     NOT_FOUND,
     ROUTES,
+    TEXT,
     ArkindexRoutes,
     Reject,
     Request,
@@ -58,6 +76,8 @@ from tests.e2e.routes import (
 __all__ = [
     "DEFAULT_TOKEN",
     "FAULT_KINDS",
+    "IIIF_IMAGE",
+    "IIIF_INFO",
     "ArkindexDouble",
     "Fault",
     "RecordedRequest",
@@ -170,6 +190,9 @@ class RecordedRequest:
 
     ``injected`` requests were not applied (their answer was replaced, or their
     connection closed first); ``status`` is `NO_ANSWER` when none was sent.
+    ``headers`` never hold ``Authorization``: ``authorization`` tells whether
+    the request had one. ``arrived`` and ``authorization`` are left out of
+    comparisons.
     """
 
     operation: str | None
@@ -182,6 +205,10 @@ class RecordedRequest:
     injected: bool = False
     fault: str | None = None
     """Kind of the fault that hit the request (`Fault`), applied or not."""
+    arrived: float = field(default=0.0, compare=False)
+    """``time.perf_counter()`` when the request arrived (orders API and IIIF ones)."""
+    authorization: bool = field(default=False, compare=False)
+    """Whether the request carried an ``Authorization`` header (valid or not)."""
 
     @property
     def params(self) -> dict[str, list[str]]:
@@ -201,6 +228,8 @@ class ArkindexDouble(ArkindexRoutes):
         latency: seconds between a request's arrival and its answer (the
             double's own work counts within the wait; faults come on top:
             a ``slow`` answer leaves ``delay`` seconds later still).
+        iiif_latency: the same for the answers of the IIIF server (``None``:
+            ``latency``).
     """
 
     def __init__(
@@ -211,12 +240,14 @@ class ArkindexDouble(ArkindexRoutes):
         page_size: int = DEFAULT_PAGE_SIZE,
         port: int = 0,
         latency: float = 0.0,
+        iiif_latency: float | None = None,
     ):
         self.token = token
         self.fault_rate = fault_rate
         self.page_size = page_size
         self.port = port
         self.latency = latency
+        self.iiif_latency = latency if iiif_latency is None else iiif_latency
         self.first_request_at: float | None = None
         """``time.perf_counter()`` when the first request arrived (``None`` before)."""
         self._faults = random.Random(seed)
@@ -226,10 +257,15 @@ class ArkindexDouble(ArkindexRoutes):
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._bound_port: int | None = None
+        self._iiif_server: ThreadingHTTPServer | None = None
+        self._iiif_thread: threading.Thread | None = None
         self._outage: threading.Timer | None = None
         self._connections: dict[_Handler, bool] = {}
         self._seen: Counter = Counter()
         self.requests: list[RecordedRequest] = []
+        """The API requests, in the order they were handled."""
+        self.iiif_requests: list[RecordedRequest] = []
+        """The requests to the IIIF server (``path`` from ``/iiif/`` on)."""
         self.faults: list[Fault] = []
 
     # ------------------------------------------------------------ life cycle
@@ -241,19 +277,47 @@ class ArkindexDouble(ArkindexRoutes):
             raise RuntimeError("The double is not started")
         return f"http://127.0.0.1:{self._bound_port}/"
 
+    @property
+    def iiif_url(self) -> str:
+        """Base URL of the double's IIIF server (images are ``{iiif_url}{image_id}``).
+
+        Another port than the API's: another origin, which gets no token.
+        """
+        if self._iiif_server is None:
+            raise RuntimeError("The double is not started")
+        return f"http://127.0.0.1:{self._iiif_server.server_address[1]}{IIIF_PREFIX}"
+
+    def iiif_base_url(self) -> str:
+        """The base of image URLs: `iiif_url` once started, else unreachable."""
+        if self._iiif_server is None:
+            return super().iiif_base_url()
+        return self.iiif_url
+
     def start(self) -> ArkindexDouble:
-        """Start serving in a background thread."""
+        """Start serving (the API and the IIIF server) in background threads."""
+        handler = type("IIIFHandler", (_Handler,), {"double": self, "iiif": True})
+        self._iiif_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._iiif_server.daemon_threads = True
+        self._iiif_thread = threading.Thread(
+            target=self._iiif_server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._iiif_thread.start()
         self._listen(self.port)
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and close the sockets."""
         with self._lock:
             if self._outage is not None:
                 self._outage.cancel()
                 self._outage = None
         self._close()
         self._bound_port = None
+        if self._iiif_server is not None:
+            self._iiif_server.shutdown()
+            self._iiif_server.server_close()
+            self._iiif_thread.join()
+            self._iiif_server = None
 
     def _listen(self, port: int) -> None:
         handler = type("Handler", (_Handler,), {"double": self})
@@ -278,7 +342,7 @@ class ArkindexDouble(ArkindexRoutes):
         with self._lock:
             # Idle kept-alive connections would escape the outage
             for handler, busy in list(self._connections.items()):
-                if not busy:
+                if not busy and not handler.iiif:
                     handler.hang_up()
             self._outage = threading.Timer(seconds, self._end_outage)
             self._outage.daemon = True
@@ -360,11 +424,25 @@ class ArkindexDouble(ArkindexRoutes):
         """Serve one request; return ``(status, extra headers, payload)``."""
         return self.dispatch(method, target, headers, raw)[:3]
 
-    def dispatch(self, method: str, target: str, headers: dict, raw: bytes) -> tuple:
+    def dispatch(
+        self,
+        method: str,
+        target: str,
+        headers: dict,
+        raw: bytes,
+        arrived: float | None = None,
+        iiif: bool = False,
+    ) -> tuple:
         """Serve one request; return ``(status, extra headers, payload, injection)``.
 
-        ``injection`` (an `Injection` or ``None``) tells how to spoil the answer.
+        ``injection`` (an `Injection` or ``None``) tells how to spoil the answer;
+        ``payload`` is JSON content, a text or bytes (IIIF images). ``iiif``:
+        the request came to the IIIF server.
         """
+        if arrived is None:
+            arrived = time.perf_counter()
+        if iiif:
+            return self._dispatch_iiif(method, target, headers, raw, arrived)
         url = urlsplit(target)
         path = self._api_path(target)
         public = {k: v for k, v in headers.items() if k.lower() != "authorization"}
@@ -419,9 +497,52 @@ class ArkindexDouble(ArkindexRoutes):
                     status,
                     injected,
                     fault,
+                    arrived,
+                    len(public) < len(headers),
                 )
             )
             return status, extra, payload, injection
+
+    def _dispatch_iiif(
+        self, method: str, target: str, headers: dict, raw: bytes, arrived: float
+    ) -> tuple:
+        """Serve a request to the IIIF server (no token checked), record it apart.
+
+        Images are made outside the lock: concurrent downloads do not queue.
+        """
+        url = urlsplit(target)
+        public = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        operation = IIIF_INFO if url.path.endswith("/info.json") else IIIF_IMAGE
+        injection = None
+        if self.faults:
+            with self._lock:
+                injection = self._draw(operation, method, target, raw)
+        injected = injection is not None and injection.kind not in APPLIED_FAULTS
+        if injected:
+            status, extra, payload = self._injected_answer(injection)
+        elif not url.path.startswith(IIIF_PREFIX):
+            status, extra, payload = 404, TEXT, "Not found"
+        else:
+            operation, status, extra, payload = self.iiif(
+                method, url.path[len(IIIF_PREFIX) :]
+            )
+        with self._lock:
+            self.iiif_requests.append(
+                RecordedRequest(
+                    operation,
+                    method,
+                    url.path,
+                    url.query,
+                    None,
+                    public,
+                    status,
+                    injected,
+                    injection.kind if injection else None,
+                    arrived,
+                    len(public) < len(headers),
+                )
+            )
+        return status, extra, payload, injection
 
     def _fault(self) -> tuple[int, dict, Any]:
         """A throttling answer or a load balancer's HTML error page."""
@@ -457,6 +578,8 @@ class _Handler(BaseHTTPRequestHandler):
     # would wait for the client's delayed ACK (about 40 ms).
     disable_nagle_algorithm = True
     double: ArkindexDouble
+    iiif: bool = False
+    """Whether this is the IIIF server's handler (else the API's)."""
     arrived: float = 0.0
     """``time.perf_counter()`` when the request being served arrived."""
 
@@ -508,11 +631,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         status, extra, payload, injection = self.double.dispatch(
-            self.command, self.path, dict(self.headers.items()), raw
+            self.command,
+            self.path,
+            dict(self.headers.items()),
+            raw,
+            self.arrived,
+            self.iiif,
         )
         kind = injection.kind if injection else None
-        if self.double.latency:
-            remaining = self.arrived + self.double.latency - time.perf_counter()
+        latency = self.double.iiif_latency if self.iiif else self.double.latency
+        if latency:
+            remaining = self.arrived + latency - time.perf_counter()
             if remaining > 0:
                 time.sleep(remaining)
         if kind in ("drop-before", "drop-after"):
@@ -521,9 +650,13 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "slow":
             time.sleep(injection.delay)
         if kind == "outage":
-            self.double._start_outage(injection.delay)
+            # On the IIIF server: only this connection closes, the API stays up
+            if not self.iiif:
+                self.double._start_outage(injection.delay)
             extra = {**extra, "Connection": "close"}
-        if isinstance(payload, str):
+        if isinstance(payload, bytes):
+            data = payload
+        elif isinstance(payload, str):
             data = payload.encode()
         else:
             data = b"" if payload is None else json.dumps(payload).encode()

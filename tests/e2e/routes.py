@@ -3,21 +3,54 @@
 Each handler is registered for one operationId, HTTP method and path (relative to
 ``/api/v1/``); it returns ``(status, JSON payload)`` or raises `Reject` to answer
 an error, as the Arkindex API would (DRF-style 400 bodies, 404, 409).
+
+The IIIF image server of the corpus's images is here too (`ArkindexRoutes.iiif`,
+outside ``/api/v1/``): ``info.json`` and image requests, answered with real
+JPEG (or PNG) bytes made with Pillow (imported on the first image request only).
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from tests.e2e.corpus import Corpus
 
-__all__ = ["ROUTES", "ArkindexRoutes", "Reject", "Request"]
+__all__ = [
+    "IIIF_IMAGE",
+    "IIIF_INFO",
+    "IIIF_PREFIX",
+    "ROUTES",
+    "ArkindexRoutes",
+    "Reject",
+    "Request",
+    "page_jpeg",
+]
 
 API_PREFIX = "/api/v1/"
+IIIF_PREFIX = "/iiif/"
+"""Path of the IIIF image server: ``/iiif/{image_id}/...``."""
+IIIF_IMAGE = "IIIFImage"
+"""Operation recorded for an image request (``{region}/{size}/{rotation}/{quality}.{format}``)."""
+IIIF_INFO = "IIIFInfo"
+"""Operation recorded for an ``info.json`` request."""
+IIIF_FORMATS = {"jpg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
+IIIF_QUALITIES = {
+    "default": None,
+    "color": None,
+    "native": None,
+    "gray": "L",
+    "bitonal": "1",
+}
+"""IIIF qualities and the Pillow mode they convert to (``None``: as is)."""
+JPEG_QUALITY = 85
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 DEFAULT_PAGE_SIZE = 20
 NOT_FOUND = {"detail": "Not found."}
 TRUE_VALUES = ("true", "True", "1")
@@ -443,3 +476,213 @@ class ArkindexRoutes(Corpus):
         link = {"transcription": id, **body}
         self.transcription_entities.append(link)
         return 201, {k: v for k, v in link.items() if k != "transcription"}
+
+    # ------------------------------------------------------------ IIIF server
+
+    def iiif(self, method: str, path: str) -> tuple[str, int, dict, Any]:
+        """Answer a request to the IIIF server; ``path`` relative to `IIIF_PREFIX`.
+
+        ``{image_id}/info.json`` (IIIF 2) or ``{image_id}/{region}/{size}/
+        {rotation}/{quality}.{format}`` (see `iiif_image`). No token is needed,
+        as on a real IIIF server. Thread-safe: it only reads the corpus.
+
+        Returns:
+            ``(operation, status, headers, payload)``, the operation `IIIF_INFO`
+            or `IIIF_IMAGE`, the payload bytes, a JSON object or an error text.
+        """
+        image_id, _, rest = path.partition("/")
+        operation = IIIF_INFO if rest == "info.json" else IIIF_IMAGE
+        headers: dict = {}
+        try:
+            image = self.images.get(unquote(image_id))
+            if image is None:
+                raise Reject(404, "Image not found")
+            if method != "GET":
+                raise Reject(405, "Method not allowed")
+            width, height = image["width"], image["height"]
+            if operation == IIIF_INFO:
+                return operation, 200, {}, self._iiif_info(image["id"], width, height)
+            parts = [unquote(part) for part in rest.split("/")]
+            if len(parts) != 4:
+                raise Reject(400, f"Invalid image request: {rest}")
+            status, headers, payload = iiif_image(width, height, *parts)
+        except Reject as reject:
+            status, payload = reject.status, reject.content
+            headers = TEXT if isinstance(payload, str) else {}
+        return operation, status, headers, payload
+
+    def _iiif_info(self, image_id: str, width: int, height: int) -> dict:
+        return {
+            "@context": "http://iiif.io/api/image/2/context.json",
+            "@id": f"{self.iiif_base_url()}{image_id}",
+            "protocol": "http://iiif.io/api/image",
+            "width": width,
+            "height": height,
+            "profile": ["http://iiif.io/api/image/2/level2.json"],
+        }
+
+
+# ------------------------------------------------------------------ IIIF images
+
+
+@functools.lru_cache(maxsize=8)
+def page_jpeg(width: int, height: int) -> bytes:
+    """A scanned page of ``width`` × ``height`` pixels, as JPEG bytes.
+
+    A parchment-like gradient, lines of dark "words" and a little seeded noise,
+    encoded once per size (about 250 KB for 1000 × 1500), so that a worker
+    downloads and decodes what a real page weighs. Same size, same bytes.
+    """
+    from PIL import Image, ImageChops, ImageDraw
+
+    draws = random.Random(f"page-{width}x{height}")
+    gradient = Image.linear_gradient("L").resize((width, height))
+    page = Image.merge(
+        "RGB",
+        [
+            gradient.point(lambda v: 215 + v // 8),
+            gradient.point(lambda v: 200 + v // 8),
+            gradient.point(lambda v: 170 + v // 10),
+        ],
+    )
+    pen = ImageDraw.Draw(page)
+    margin = min(80, width // 10)
+    for top in range(margin, height - margin, 45):
+        left = margin
+        while left < width - margin:
+            right = min(left + draws.randint(20, 90), width - margin)
+            pen.rectangle(
+                [left, top, right, top + draws.randint(14, 24)], fill=(60, 45, 30)
+            )
+            left = right + draws.randint(10, 25)
+    # Uniform noise of standard deviation ~3 around 0 (randbytes' is ~74)
+    noise_lut = [max(0, min(255, 128 + round((v - 128) * 3 / 74))) for v in range(256)]
+    noise = Image.frombytes(
+        "L", (width, height), draws.randbytes(width * height)
+    ).point(noise_lut)
+    page = ImageChops.add(page, Image.merge("RGB", [noise] * 3), 1, -128)
+    output = io.BytesIO()
+    page.save(output, "JPEG", quality=JPEG_QUALITY)
+    return output.getvalue()
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded_page(width: int, height: int) -> Any:
+    """`page_jpeg` decoded (crops and resizes are cut from what is served whole)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(page_jpeg(width, height)))
+    image.load()
+    return image
+
+
+def _iiif_region(region: str, width: int, height: int) -> tuple[int, int, int, int]:
+    """The IIIF region as a box ``(left, top, right, bottom)`` clipped to the image."""
+    if region == "full":
+        return 0, 0, width, height
+    if region == "square":
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        return left, top, left + side, top + side
+    percent = region.startswith("pct:")
+    values = region[4:] if percent else region
+    try:
+        x, y, w, h = (float(v) if percent else int(v) for v in values.split(","))
+    except ValueError:
+        raise Reject(400, f"Invalid region: {region}")
+    if percent:
+        x, w = x * width / 100, w * width / 100
+        y, h = y * height / 100, h * height / 100
+    box = (
+        max(0, round(x)),
+        max(0, round(y)),
+        min(width, round(x + w)),
+        min(height, round(y + h)),
+    )
+    if w <= 0 or h <= 0 or box[0] >= box[2] or box[1] >= box[3]:
+        raise Reject(400, f"Invalid region: {region}")
+    return box
+
+
+def _iiif_size(size: str, width: int, height: int) -> tuple[int, int]:
+    """The IIIF size (2 and 3: ``max``, ``^`` upscaling) of a ``width`` × ``height`` region."""
+    size = size.removeprefix("^")
+    if size in ("full", "max"):
+        return width, height
+    try:
+        if size.startswith("pct:"):
+            ratio = float(size[4:]) / 100
+            wanted = (round(width * ratio), round(height * ratio))
+        else:
+            fit = size.startswith("!")
+            w_text, _, h_text = size.removeprefix("!").partition(",")
+            w = int(w_text) if w_text else None
+            h = int(h_text) if h_text else None
+            if fit and w and h:
+                ratio = min(w / width, h / height)
+                wanted = (round(width * ratio), round(height * ratio))
+            elif w and h and not fit:
+                wanted = (w, h)
+            elif w and h_text == "":
+                wanted = (w, round(height * w / width))
+            elif h and w_text == "":
+                wanted = (round(width * h / height), h)
+            else:
+                raise ValueError(size)
+    except ValueError:
+        raise Reject(400, f"Invalid size: {size}")
+    if min(wanted) < 1:
+        raise Reject(400, f"Invalid size: {size}")
+    return wanted
+
+
+def iiif_image(
+    width: int, height: int, region: str, size: str, rotation: str, filename: str
+) -> tuple[int, dict, bytes]:
+    """Answer a IIIF image request on the `page_jpeg` of that size.
+
+    Region (``full``, ``square``, ``x,y,w,h``, ``pct:…``), size (``full``,
+    ``max``, ``w,``, ``,h``, ``w,h``, ``!w,h``, ``pct:n``, with IIIF 3's ``^``),
+    rotation (multiples of 90°, ``!`` to mirror first), quality (``default``,
+    ``color``, ``native``, ``gray``, ``bitonal``) and format (``jpg``, ``png``)
+    are all honoured. The whole image as a JPEG (the usual request of a page:
+    its zone covers it) is answered with the cached `page_jpeg` bytes; any other
+    request is cut from the decoded page and encoded again.
+
+    Raises:
+        Reject: a 400 (plain text) for a request out of these shapes.
+    """
+    quality, dot, extension = filename.partition(".")
+    if not dot or extension not in IIIF_FORMATS or quality not in IIIF_QUALITIES:
+        raise Reject(400, f"Invalid quality or format: {filename}")
+    mirrored = rotation.startswith("!")
+    try:
+        angle = float(rotation.removeprefix("!"))
+    except ValueError:
+        raise Reject(400, f"Invalid rotation: {rotation}")
+    if angle % 90 or not 0 <= angle < 360:
+        raise Reject(400, f"Unsupported rotation (multiples of 90 only): {rotation}")
+    box = _iiif_region(region, width, height)
+    wanted = _iiif_size(size, box[2] - box[0], box[3] - box[1])
+    pillow_format, content_type = IIIF_FORMATS[extension]
+    headers = {"Content-Type": content_type}
+    whole = box == (0, 0, width, height) and wanted == (width, height)
+    as_is = not mirrored and not angle and IIIF_QUALITIES[quality] is None
+    if whole and as_is and extension == "jpg":
+        return 200, headers, page_jpeg(width, height)
+
+    from PIL import Image
+
+    image = _decoded_page(width, height)
+    if not whole:
+        image = image.crop(box).resize(wanted)
+    if mirrored:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if angle:
+        image = image.rotate(-angle, expand=True)
+    if IIIF_QUALITIES[quality] is not None:
+        image = image.convert(IIIF_QUALITIES[quality])
+    output = io.BytesIO()
+    options = {"quality": JPEG_QUALITY} if pillow_format == "JPEG" else {}
+    image.save(output, pillow_format, **options)
+    return 200, headers, output.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -174,3 +175,58 @@ def test_runs_as_a_module_and_prints_its_url():
 
     assert url.startswith("http://127.0.0.1:")
     assert answer.status_code == 404
+
+
+# ---------------------------------------------------------------- IIIF server
+
+
+def test_iiif_serves_a_decodable_page_after_its_latency():
+    from PIL import Image
+
+    with ArkindexDouble(latency=0.0, iiif_latency=0.1) as double:
+        image = double.add_image(1000, 1500)
+        page = double.add_element("page", "Page", image=image)
+        zone = double.element_payload(page)["zone"]
+        assert zone["image"]["url"] == f"{double.iiif_url}{image}"
+        # Another origin than the API's, as a real IIIF server: it gets no token
+        assert not double.iiif_url.startswith(double.url)
+        started = time.perf_counter()
+        answer = requests.get(zone["url"], timeout=10)  # no token
+        elapsed = time.perf_counter() - started
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "image/jpeg"
+    decoded = Image.open(io.BytesIO(answer.content))
+    decoded.load()
+    assert (decoded.format, decoded.size, decoded.mode) == ("JPEG", (1000, 1500), "RGB")
+    assert 50_000 < len(answer.content) < 500_000  # what a scanned page weighs
+    assert elapsed >= 0.1
+    (recorded,) = double.iiif_requests
+    assert (recorded.operation, recorded.path, recorded.authorization) == (
+        "IIIFImage",
+        f"/iiif/{image}/0,0,1000,1500/full/0/default.jpg",
+        False,
+    )
+    assert double.requests == []  # not an API request
+
+
+def test_iiif_crops_resizes_and_records_a_token():
+    from PIL import Image
+
+    with ArkindexDouble() as double:
+        image = double.add_image(1000, 1500)
+        base = f"{double.iiif_url}{image}"
+        crop = call(double, "GET", f"{base}/100,200,300,400/150,/0/gray.png")
+        info = requests.get(f"{base}/info.json", timeout=10)
+        missing = requests.get(f"{double.iiif_url}nope/full/full/0/default.jpg")
+
+    assert Image.open(io.BytesIO(crop.content)).size == (150, 200)
+    assert Image.open(io.BytesIO(crop.content)).mode == "L"
+    assert (info.json()["width"], info.json()["height"]) == (1000, 1500)
+    assert missing.status_code == 404
+    assert [(r.operation, r.status, r.authorization) for r in double.iiif_requests] == [
+        ("IIIFImage", 200, True),
+        ("IIIFInfo", 200, False),
+        ("IIIFImage", 404, False),
+    ]
+    assert "Authorization" not in double.iiif_requests[0].headers
