@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format docs benchmarks clean
+.PHONY: install demo test lint format docs benchmarks spec-check clean
 
 $(STAMP): pyproject.toml worker-demo/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# Needs the specification beside the repository (../shared/spec), as in CI:
+# the snapshot the tests read and the bundled OpenAPI document are up to date.
+spec-check: $(STAMP)
+	$(BIN)/python scripts/spec_snapshot.py --check
+	$(BIN)/python scripts/build_openapi.py --check
 
 benchmarks: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -451,7 +451,7 @@ def test_create_dataset_read_only(mock_elements_worker_read_only, mock_api, capl
 
 
 @pytest.mark.parametrize(
-    "unique", [pytest.param(True, id="unique"), pytest.param(False, id="shared")]
+    "unique", [pytest.param(True, id="unique"), pytest.param(False, id="not-unique")]
 )
 def test_create_dataset(mock_elements_worker, mock_api, unique):
     url = api_url(f"corpus/{CORPUS_ID}/datasets/")
