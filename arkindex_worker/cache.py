@@ -4,9 +4,10 @@ The cache mirrors the part of the Arkindex data a worker reads and writes. The
 module-level [db][arkindex_worker.cache.db] is deferred: it points at a file
 only once [init_cache_db][arkindex_worker.cache.init_cache_db] ran.
 
-Exceptions raised for cache files that cannot be used::
+Exceptions raised for cache files that cannot be used (defined in
+`arkindex_worker.errors`)::
 
-    AssertionError
+    ArkindexWorkerError, AssertionError
      └── CacheDatabaseError   missing file, not SQLite, wrong version, bad columns
 """
 
@@ -22,7 +23,9 @@ from typing import Any
 
 import peewee
 
-from arkindex_worker import logger, prefetch
+from arkindex_worker import iiif, image_io, logger, prefetch
+from arkindex_worker.errors import CacheDatabaseError
+from arkindex_worker.geometry import polygon_bounding_box
 
 __all__ = [
     "MODELS",
@@ -59,15 +62,6 @@ db = peewee.SqliteDatabase(None)
 
 # Page cache of the merge connection, in KiB.
 _MERGE_CACHE_KIB = 64 * 1024
-
-
-class CacheDatabaseError(AssertionError):
-    """A cache database file that cannot be used (our addition).
-
-    Derives from `AssertionError` because upstream reports a cache of another
-    version with an `AssertionError`; callers catching that also catch the
-    other unusable-file cases (missing file, not SQLite, missing columns).
-    """
 
 
 class JSONField(peewee.Field):
@@ -154,13 +148,10 @@ class CachedElement(peewee.Model):
         if not self.image_id or not self.polygon:
             raise ValueError(f"Element {self.id} has no image")
 
-        # Imported here: arkindex_worker.image needs Pillow, an optional extra.
-        from arkindex_worker import image as image_module
-
         url_of = functools.partial(
             CachedElement._download_url, max_width=max_width, max_height=max_height
         )
-        opened = image_module.open_image(
+        opened = image_io.patchable("open_image")(
             url_of(self),
             *args,
             rotation_angle=self.rotation_angle,
@@ -172,26 +163,19 @@ class CachedElement(peewee.Model):
         return opened
 
     def _download_url(self, max_width: int | None, max_height: int | None) -> str:
-        """The URL `open_image` downloads with these arguments."""
-        from arkindex_worker import image as image_module
+        """The URL `open_image` downloads with these arguments.
 
-        bbox = image_module.polygon_bounding_box(self.polygon)
+        A crop to the polygon's bounding box at full size, or the whole image
+        resized within the limits.
+        """
+        bbox = polygon_bounding_box(self.polygon)
         image = self.image
         if bbox.width != image.width or bbox.height != image.height:
-            region = f"{bbox.x},{bbox.y},{bbox.width},{bbox.height}"
+            region, size = iiif.box_region(*bbox), iiif.IIIF_FULL
         else:
-            region = "full"
-
-        fits = (max_width is None or image.width <= max_width) and (
-            max_height is None or image.height <= max_height
-        )
-        if (max_width is None and max_height is None) or region != "full" or fits:
-            size = "full"
-        else:
-            size = f"{max_width or ''},{max_height or ''}"
-
-        base_url = image.url if image.url.endswith("/") else image.url + "/"
-        return f"{base_url}{region}/{size}/0/default.jpg"
+            region = iiif.IIIF_FULL
+            size = iiif.bounded_size(image.width, image.height, max_width, max_height)
+        return iiif.image_request_url(image.url, region, size)
 
 
 class CachedTranscription(peewee.Model):

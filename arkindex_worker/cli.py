@@ -5,20 +5,23 @@ A worker's ``main()`` should be::
     def main() -> None:
         run_worker(MyWorker, description="My worker", support_cache=True)
 
-`run_worker` builds the worker, calls ``run()`` and maps what escapes it to an
-exit status, in this one place:
+`run_worker` configures logging, builds the worker, calls ``run()`` and exits
+with the status [exit_status][arkindex_worker.errors.exit_status] gives what
+escapes it (the package calls ``sys.exit`` nowhere else, bar the
+``python -m arkindex_worker.new`` guard):
 
 | what escapes `run()`                         | exit status | log                          |
 | -------------------------------------------- | ----------- | ---------------------------- |
 | nothing                                      | 0           | (the run's own summary)      |
-| `SystemExit` (argparse errors, run's exit 1, an interrupted run's 130/143) | unchanged | (already printed) |
+| `SystemExit` (argparse errors' 2, `RunFailed`'s 1, `Interrupted`'s 130/143) | its code (re-raised) | (already printed) |
 | `KeyboardInterrupt` (outside the run loop)   | 130         | one line                     |
 | any other exception                          | 1           | one line, traceback with -v  |
 
 The line names the API answer for `ErrorResponse`, the URL for network
 failures, says which write may or may not have been applied for an unconfirmed
 write, and is ``Type: message`` otherwise (just the message for a bare
-``Exception``).
+``Exception`` and for the classes that replaced bare ones: `ArchiveError`,
+`IncompletePaginationError`, `MissingCorpusError`, `SecretUnavailableError`).
 """
 
 from __future__ import annotations
@@ -30,14 +33,30 @@ from typing import Any, NoReturn
 
 import requests
 
-from arkindex_worker import logger
-from arkindex_worker.api import ErrorResponse
-from arkindex_worker.api.errors import UnconfirmedWriteError
+from arkindex_worker import configure_logging, logger
+from arkindex_worker.errors import (
+    ArchiveError,
+    ErrorResponse,
+    IncompletePaginationError,
+    MissingCorpusError,
+    SecretUnavailableError,
+    UnconfirmedWriteError,
+    exit_status,
+)
 
 __all__ = ["describe_fatal_error", "run_worker"]
 
-INTERRUPTED_STATUS = 130
 VERBOSE_FLAGS = ("-v", "--verbose", "--debug")
+
+# Raised as a bare `Exception` before they had a class: their line is still the
+# message alone (subclasses, such as `UnsafeArchiveError`, are named)
+_MESSAGE_ONLY = (
+    Exception,
+    ArchiveError,
+    IncompletePaginationError,
+    MissingCorpusError,
+    SecretUnavailableError,
+)
 
 
 def describe_fatal_error(error: BaseException) -> str:
@@ -53,7 +72,7 @@ def describe_fatal_error(error: BaseException) -> str:
         return _describe_network_error(error)
     text = str(error)
     name = type(error).__name__
-    if type(error) is Exception and text:
+    if type(error) in _MESSAGE_ONLY and text:
         return text
     return f"{name}: {text}" if text else name
 
@@ -86,19 +105,21 @@ def run_worker(worker_class: Callable[..., Any], *args: Any, **kwargs: Any) -> N
         *args: positional arguments of the worker's constructor.
         **kwargs: keyword arguments of the worker's constructor.
     """
+    configure_logging()
     worker = None
     try:
         worker = worker_class(*args, **kwargs)
         worker.run()
     except SystemExit:
+        # Already reported; the interpreter exits with its code, its exit_status
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         logger.error("Interrupted")
-        sys.exit(INTERRUPTED_STATUS)
+        sys.exit(exit_status(interrupt))
     except Exception as e:
         logger.error(
             f"Worker stopped: {describe_fatal_error(e)}",
             exc_info=e if _verbose(worker) else None,
         )
-        sys.exit(1)
-    sys.exit(0)
+        sys.exit(exit_status(e))
+    sys.exit(exit_status(None))

@@ -1,7 +1,25 @@
 """Open, download, crop, orient and upload element images (IIIF).
 
-Pillow is an optional extra (``pip install arkindex-worker-sdk[image]``): this module
-imports it only inside the functions that handle pixels, so the polygon helpers
+Upstream's names, gathered from the lower modules where they are defined (any
+module of the package can import those without a cycle):
+
+- [arkindex_worker.geometry][]: ``BoundingBox``, ``polygon_bounding_box``;
+- [arkindex_worker.iiif][]: ``IIIF_URL``, ``IIIF_FULL``, ``IIIF_MAX``, and every
+  IIIF URL the package builds;
+- [arkindex_worker.image_io][]: ``open_image``, ``download_image``,
+  ``download_tiles``, ``upload_image``;
+- [arkindex_worker.pillow][]: ``update_pillow_image_size_limit``;
+- this module: ``trim_polygon``, ``revert_orientation``, ``resized_images``.
+
+!!! note "Differs from upstream: where to patch"
+    The functions call each other in the module that defines them, and the
+    element helpers (``Element.open_image``, ``CachedElement.open_image``) call
+    [arkindex_worker.image_io][]: to replace a function in a test, patch it
+    there (e.g. ``arkindex_worker.image_io.download_image``), not on this module.
+
+Pillow is an optional extra (``pip install arkindex-worker-sdk[image]``): no
+module imports it when imported, only the functions that handle pixels do
+([arkindex_worker.pillow][]), so the polygon helpers
 ([polygon_bounding_box][arkindex_worker.image.polygon_bounding_box],
 [trim_polygon][arkindex_worker.image.trim_polygon],
 [revert_orientation][arkindex_worker.image.revert_orientation]) work without it.
@@ -30,30 +48,28 @@ server.
 from __future__ import annotations
 
 import base64
-import functools
 import math
-import os
-import re
-from collections import namedtuple
-from collections.abc import Callable, Iterator
-from importlib import metadata
-from io import BytesIO
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import requests
-
-from arkindex_worker import logger, prefetch
-from arkindex_worker.api.shared import http_client
-from arkindex_worker.local_images import open_local
+from arkindex_worker import logger
+from arkindex_worker.geometry import BoundingBox, polygon_bounding_box
+from arkindex_worker.iiif import IIIF_FULL, IIIF_MAX, IIIF_URL
+from arkindex_worker.image_io import (
+    download_image,
+    download_tiles,
+    open_image,
+    upload_image,
+)
+from arkindex_worker.image_io import (
+    prepared_download as prepared_download,  # re-exported for arkindex_worker.worker
+)
+from arkindex_worker.models import Element
+from arkindex_worker.pillow import PILLOW_MISSING as PILLOW_MISSING
+from arkindex_worker.pillow import require_pillow, update_pillow_image_size_limit
+from arkindex_worker.types import ElementLike, Polygon
 from arkindex_worker.validation import check, check_element_or_cached
-
-if TYPE_CHECKING:
-    from PIL.Image import Image as PillowImage
-
-    from arkindex_worker.cache import CachedElement
-    from arkindex_worker.models import Element
 
 __all__ = [
     "DOWNLOAD_TIMEOUT",
@@ -82,273 +98,17 @@ client's, which default to the same."""
 REQUEST_TIMEOUT = DOWNLOAD_TIMEOUT
 """0.6 name of [DOWNLOAD_TIMEOUT][arkindex_worker.image.DOWNLOAD_TIMEOUT]."""
 
-BoundingBox = namedtuple("BoundingBox", ["x", "y", "width", "height"])
-
-IIIF_FULL = "full"
-"""IIIF size of the image at full size (IIIF 2)."""
-
-IIIF_MAX = "max"
-"""IIIF size of the largest image the server allows (IIIF 2.1 and 3)."""
-
 IMAGE_RATIO = [1, 0.9, 0.85, 0.80, 0.75, 0.70, 0.60, 0.50, 0.40, 0.30]
 """Ratios of the successive images of [resized_images][arkindex_worker.image.resized_images]."""
 
 IMAGE_RATIOS = [round(1 - step * 0.05, 2) for step in range(20)]
 """0.6 ratios, from 1.0 down to 0.05 by 0.05."""
 
-IIIF_URL = re.compile(r"\w+:\/{2}.+\/.+\/.+\/.+\/(?P<size>.+)\/!?\d+\/\w+\.\w+")
-"""A IIIF image request URL; captures its size segment as ``size``."""
-
-PILLOW_MISSING = (
-    "Image helpers need the optional Pillow package: "
-    "pip install arkindex-worker-sdk[image]"
-)
-
-
-def _pillow() -> ModuleType:
-    """The ``PIL.Image`` module, or an ``ImportError`` naming the extra."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise ImportError(PILLOW_MISSING) from e
-    return Image
-
-
-def _user_agent() -> str:
-    try:
-        version = metadata.version("arkindex-worker-sdk")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"Teklia/Workers {version}"
-
-
-# ------------------------------------------------------------------ HTTP
-
-
-def _http(method: str, url: str, **kwargs: Any) -> requests.Response:
-    """One image exchange through the shared session, with the retry policy."""
-    return prepared_download(url, method, **kwargs)()
-
-
-def prepared_download(
-    url: str, method: str = "GET", **kwargs: Any
-) -> Callable[[], requests.Response]:
-    """An image exchange as the helpers send it, ready to be sent (by a thread too)."""
-    return functools.partial(
-        http_client().http_request,
-        method,
-        url,
-        headers={"User-Agent": _user_agent()},
-        **kwargs,
-    )
-
-
-def download_image(url: str) -> PillowImage:
-    """Download an image, falling back to the IIIF ``max`` size when ``full`` is refused.
-
-    A local path or a ``file://`` URL, with an optional IIIF suffix, is opened from
-    disk (our addition, see the module's documentation).
-
-    Raises:
-        AssertionError: the URL is neither HTTP(S) nor an existing local image.
-        requests.HTTPError: the server refused the request (5xx and 429 after
-            the retries).
-    """
-    local = open_local(url)
-    if local is not None:
-        logger.info(f"Opened local image {url} - size={local.width}x{local.height}")
-        return local
-    check(url.startswith("http"), "Image URL must be HTTP(S)")
-    Image = _pillow()
-    try:
-        response = prefetch.take(url)
-        if response is None:
-            response = _http("GET", url)
-    except requests.HTTPError as e:
-        match = IIIF_URL.match(url)
-        status = e.response.status_code if e.response is not None else None
-        if not (
-            status is not None
-            and 400 <= status < 500
-            and match
-            and match.group("size") == IIIF_FULL
-        ):
-            raise
-        response = _http(
-            "GET", url[: match.start("size")] + IIIF_MAX + url[match.end("size") :]
-        )
-    image = Image.open(BytesIO(response.content))
-    logger.info(
-        f"Downloaded image {url} - size={image.size[0]}x{image.size[1]} in {response.elapsed}"
-    )
-    return image
-
-
-def upload_image(image: PillowImage, url: str) -> requests.Response:
-    """Upload an image as JPEG with a ``PUT`` request, with the retry policy.
-
-    The same bytes go to the same URL at each attempt, so an upload whose
-    answer was lost is sent again.
-
-    Raises:
-        AssertionError: the URL is not HTTP(S).
-        requests.HTTPError: the server refused the upload (after the retries).
-    """
-    check(url.startswith("http"), "Destination URL for the image must be HTTP(S)")
-    buffer = BytesIO()
-    image.save(buffer, format="jpeg")
-    # Bytes, not the buffer: every attempt must send the whole image.
-    response = _http("PUT", url, data=buffer.getvalue(), idempotent=True)
-    logger.info(f"Uploaded image to {url} in {response.elapsed}")
-    return response
-
-
-def download_tiles(url: str) -> PillowImage:
-    """Rebuild a whole image from the tiles of a IIIF server refusing full-size requests.
-
-    Raises:
-        AssertionError: ``info.json`` lacks the image size or tiles.
-        ValueError: the server sent a tile smaller than requested.
-    """
-    Image = _pillow()
-    if not url.endswith("/"):
-        url += "/"
-    logger.debug("Downloading image information")
-    info = _http("GET", f"{url}info.json").json()
-    width, height = info.get("width"), info.get("height")
-    check(width and height, "Missing image dimensions in info.json")
-    check(
-        info.get("tiles"),
-        "Image cannot be retrieved at full size and tiles are not supported",
-    )
-    tile = max(info["tiles"], key=lambda tile: tile.get("width", 0))
-    tile_width = tile["width"]
-    tile_height = tile.get("height", tile_width)
-
-    full = Image.new("RGB", (width, height))
-    for tx in range(math.ceil(width / tile_width)):
-        for ty in range(math.ceil(height / tile_height)):
-            rx, ry = tx * tile_width, ty * tile_height
-            rw, rh = min(tile_width, width - rx), min(tile_height, height - ry)
-            logger.debug(f"Downloading tile {tx},{ty}")
-            response = _http("GET", f"{url}{rx},{ry},{rw},{rh}/full/0/default.jpg")
-            part = Image.open(BytesIO(response.content))
-            aw, ah = part.size
-            if aw < rw or ah < rh:
-                raise ValueError(
-                    f"Expected size {rw}×{rh} for tile {tx},{ty}, but got {aw}×{ah}"
-                )
-            if aw > rw or ah > rh:
-                logger.warning(f"Cropping tile {tx},{ty} from {aw}×{ah} to {rw}×{rh}")
-                part = part.crop((0, 0, rw, rh))
-            full.paste(part, (rx, ry, rx + rw, ry + rh))
-    return full
-
-
-# ------------------------------------------------------------------ opening
-
-
-def update_pillow_image_size_limit(func: Callable) -> Callable:
-    """Let ``func`` take a keyword-only ``max_image_pixels`` setting Pillow's size limit.
-
-    The limit (default: the ``ARKINDEX_MAX_IMAGE_PIXELS`` environment variable, read
-    at each call) applies during the call only; ``0`` disables it. ``None`` keeps
-    Pillow's current limit.
-    """
-
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, max_image_pixels: str | int | None = ..., **kwargs: Any
-    ) -> Any:
-        Image = _pillow()
-        if max_image_pixels is ...:
-            max_image_pixels = os.environ.get("ARKINDEX_MAX_IMAGE_PIXELS")
-        saved = Image.MAX_IMAGE_PIXELS
-        if max_image_pixels is not None:
-            limit = int(max_image_pixels)
-            if limit == 0:
-                logger.warning(
-                    "Pillow Image size limit is completely disabled, make sure you trust the image source."
-                )
-            Image.MAX_IMAGE_PIXELS = limit or None
-        try:
-            return func(*args, **kwargs)
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-
-    return wrapper
-
-
-def _is_existing_path(path: str) -> bool:
-    try:
-        return Path(path).exists()
-    except (OSError, ValueError):  # name too long, NUL byte…
-        return False
-
-
-@update_pillow_image_size_limit
-def open_image(
-    path: str,
-    mode: str | None = "RGB",
-    rotation_angle: int | None = 0,
-    mirrored: bool | None = False,
-) -> PillowImage:
-    """Open an image from a URL or a local path, converted and oriented.
-
-    The decorator adds a keyword-only ``max_image_pixels`` argument, see
-    [update_pillow_image_size_limit][arkindex_worker.image.update_pillow_image_size_limit].
-
-    Args:
-        path: HTTP(S) URL, local path or ``file://`` URL (optionally followed by a
-            IIIF suffix, see the module's documentation).
-        mode: Pillow mode to convert the image to (``None`` keeps it).
-        rotation_angle: clockwise rotation in degrees, applied after mirroring.
-        mirrored: flip the image horizontally.
-    """
-    Image = _pillow()
-    if path.startswith(("http://", "https://")) or not _is_existing_path(path):
-        image = download_image(path)
-    else:
-        try:
-            image = Image.open(path)
-        except (OSError, ValueError):
-            image = download_image(path)
-        else:
-            image.load()  # reads the pixels and closes the file
-    if mode is not None and image.mode != mode:
-        image = image.convert(mode)
-    return _orient(image, rotation_angle, mirrored)
-
-
-def _orient(
-    image: PillowImage, rotation_angle: float | None, mirrored: bool | None
-) -> PillowImage:
-    """Mirror (horizontally) then rotate clockwise, expanding the canvas."""
-    if mirrored:
-        image = image.transpose(_pillow().Transpose.FLIP_LEFT_RIGHT)
-    if rotation_angle:
-        image = image.rotate(-rotation_angle, expand=True)
-    return image
-
 
 # ------------------------------------------------------------------ polygons
 
 
-def polygon_bounding_box(polygon: list[list[int | float]]) -> BoundingBox:
-    """Bounding box of a polygon; coordinates keep their type.
-
-    Raises:
-        ValueError: the polygon is empty or its points have different lengths.
-    """
-    xs, ys = zip(*polygon, strict=True)
-    return BoundingBox(
-        x=min(xs), y=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys)
-    )
-
-
-def trim_polygon(
-    polygon: list[list[int]], image_width: int, image_height: int
-) -> list[list[int]]:
+def trim_polygon(polygon: Polygon, image_width: int, image_height: int) -> Polygon:
     """Clamp a polygon into an image, removing the repeated points.
 
     A closed polygon (last point equal to the first) stays closed.
@@ -376,7 +136,7 @@ def trim_polygon(
         any(x <= image_width and y <= image_height for x, y in polygon),
         "This polygon is entirely outside the image's bounds.",
     )
-    trimmed: list[list[int]] = []
+    trimmed: Polygon = []
     for x, y in polygon:
         point = [min(image_width, max(0, x)), min(image_height, max(0, y))]
         if point not in trimmed:
@@ -389,7 +149,7 @@ def trim_polygon(
 _Ring = list[tuple[float, float]]
 
 
-def _ring(polygon: list) -> _Ring:
+def _ring(polygon: Polygon) -> _Ring:
     ring = [(float(x), float(y)) for x, y in polygon]
     if ring and ring[-1] != ring[0]:
         ring.append(ring[0])
@@ -424,8 +184,8 @@ def _translate(ring: _Ring, dx: float, dy: float) -> _Ring:
 
 
 def revert_orientation(
-    element: Element | CachedElement, polygon: list, reverse: bool = False
-) -> list[list[int]]:
+    element: ElementLike, polygon: Polygon, reverse: bool = False
+) -> Polygon:
     """Map a polygon between an element's oriented image and its original image.
 
     Args:
@@ -440,8 +200,6 @@ def revert_orientation(
     Raises:
         AssertionError: invalid arguments, or an element without polygon.
     """
-    from arkindex_worker.models import Element
-
     check_element_or_cached(element)
     check(
         polygon and isinstance(polygon, list),
@@ -545,7 +303,7 @@ def resized_images(
         )
         return
 
-    Image = _pillow()
+    Image = require_pillow()
     box = polygon_bounding_box(element.polygon)
     width, height = box.width, box.height
     logger.info(f"This element's image sizes are ({width} x {height}).")

@@ -9,6 +9,10 @@ one line saying how far it got and raises [Interrupted][arkindex_worker.interrup
 the process exits with status 130 (SIGINT) or 143 (SIGTERM), as a shell
 reports a process killed by these signals, without a traceback. The
 interrupted element's activity stays ``started``, as upstream leaves it.
+
+The exceptions, the statuses and `exit_status` are defined in
+`arkindex_worker.errors`, with the rest of the exception tree, and re-exported
+here.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from arkindex_worker import logger
+from arkindex_worker.errors import (
+    SIGINT_STATUS,
+    SIGTERM_STATUS,
+    Interrupted,
+    Terminated,
+    exit_status,
+)
 
 __all__ = [
     "SIGINT_STATUS",
@@ -29,27 +40,6 @@ __all__ = [
     "exit_status",
     "handle_interrupts",
 ]
-
-SIGINT_STATUS = 128 + signal.SIGINT
-SIGTERM_STATUS = 128 + signal.SIGTERM
-
-
-class Terminated(KeyboardInterrupt):
-    """The process received SIGTERM (a `KeyboardInterrupt`, like Ctrl-C)."""
-
-
-class Interrupted(SystemExit, KeyboardInterrupt):
-    """An interrupted run: exits quietly with its status (``code``), 130 or 143.
-
-    Both a `SystemExit`, so that the interpreter exits with that status and no
-    traceback, and a `KeyboardInterrupt`, so that code catching the interrupt
-    (as upstream's callers may) still does.
-    """
-
-
-def exit_status(interrupt: KeyboardInterrupt) -> int:
-    """130 for Ctrl-C (SIGINT), 143 for SIGTERM."""
-    return SIGTERM_STATUS if isinstance(interrupt, Terminated) else SIGINT_STATUS
 
 
 def _signal_name(interrupt: KeyboardInterrupt) -> str:

@@ -4,7 +4,8 @@ Our addition (upstream reads images over HTTP only). An image URL may be a local
 path or a ``file://`` URL, optionally followed by a IIIF image request suffix,
 ``{file}/{region}/{size}/{rotation}/{quality}.{format}``:
 [open_local][arkindex_worker.local_images.open_local] reads the file and applies
-the region, size, rotation and quality with Pillow. Used by
+the region, size, rotation and quality with Pillow ([arkindex_worker.iiif][]
+reads the suffix and the meaning of its parameters). Used by
 [arkindex_worker.image][] for every image it opens or downloads.
 """
 
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from arkindex_worker import image as image_module
+from arkindex_worker import iiif
+from arkindex_worker.pillow import orient, require_pillow
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -25,11 +27,6 @@ __all__ = ["local_path", "open_local"]
 
 # Upper bound of the scale of a local resize, as a safety net against typos.
 _MAX_UPSCALE = 16
-
-_IIIF_SUFFIX = re.compile(
-    r"^(?P<base>.+)/(?P<region>[^/]+)/(?P<size>[^/]+)/(?P<rotation>!?[\d.]+)"
-    r"/(?P<quality>[^/.]+)\.(?P<format>\w+)$"
-)
 
 
 def local_path(url: str) -> str | None:
@@ -55,31 +52,28 @@ def open_local(url: str) -> PillowImage | None:
         return None
     if Path(path).is_file():
         return _read_file(path)
-    suffix = _IIIF_SUFFIX.match(path)
-    if suffix and Path(suffix["base"]).is_file():
-        return _apply_iiif(_read_file(suffix["base"]), suffix.groupdict())
+    request = iiif.parse_image_request(path)
+    if request and Path(request.base).is_file():
+        return _apply_iiif(_read_file(request.base), request)
     if url.startswith("file://"):
         raise FileNotFoundError(f"No local image at {url}")
     return None
 
 
 def _read_file(path: str) -> PillowImage:
-    with image_module._pillow().open(path) as image:
+    with require_pillow().open(path) as image:
         image.load()
         return image.copy()
 
 
-def _apply_iiif(image: PillowImage, request: dict[str, str]) -> PillowImage:
+def _apply_iiif(image: PillowImage, request: iiif.ImageRequest) -> PillowImage:
     """Apply a IIIF region, size, rotation and quality, as a IIIF server would."""
-    image = image.crop(_iiif_region(request["region"], *image.size))
-    size = _iiif_size(request["size"], *image.size)
+    image = image.crop(iiif.region_box(request.region, *image.size))
+    size = _local_size(request.size, *image.size)
     if size != image.size:
-        image = image.resize(size, image_module._pillow().Resampling.LANCZOS)
-    rotation = request["rotation"]
-    image = image_module._orient(
-        image, float(rotation.lstrip("!")), rotation.startswith("!")
-    )
-    quality = request["quality"]
+        image = image.resize(size, require_pillow().Resampling.LANCZOS)
+    image = orient(image, *iiif.parse_rotation(request.rotation))
+    quality = request.quality
     if quality in ("gray", "grey"):
         image = image.convert("L")
     elif quality == "bitonal":
@@ -89,61 +83,9 @@ def _apply_iiif(image: PillowImage, request: dict[str, str]) -> PillowImage:
     return image
 
 
-def _numbers(text: str, count: int, what: str) -> list[float]:
-    try:
-        values = [float(value) for value in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != count or any(value < 0 for value in values):
-        raise ValueError(f"Invalid IIIF {what} {text!r}")
-    return values
-
-
-def _iiif_region(region: str, width: int, height: int) -> tuple[int, int, int, int]:
-    """Crop box of a IIIF region, clipped to the image."""
-    if region == "full":
-        return (0, 0, width, height)
-    if region == "square":
-        side = min(width, height)
-        x, y = (width - side) // 2, (height - side) // 2
-        return (x, y, x + side, y + side)
-    if region.startswith("pct:"):
-        x, y, w, h = _numbers(region[4:], 4, "region")
-        x, w = x * width / 100, w * width / 100
-        y, h = y * height / 100, h * height / 100
-    else:
-        x, y, w, h = _numbers(region, 4, "region")
-    left, top = round(x), round(y)
-    right, bottom = min(width, round(x + w)), min(height, round(y + h))
-    if left >= right or top >= bottom:
-        raise ValueError(
-            f"IIIF region {region!r} is outside the {width}×{height} image"
-        )
-    return (left, top, right, bottom)
-
-
-def _iiif_size(size: str, width: int, height: int) -> tuple[int, int]:
-    """Pixel size of a IIIF size applied to a region of ``width``×``height``."""
-    size = size.lstrip("^")
-    if size in (image_module.IIIF_FULL, image_module.IIIF_MAX):
-        return (width, height)
-    if size.startswith("pct:"):
-        (percent,) = _numbers(size[4:], 1, "size")
-        new = (width * percent / 100, height * percent / 100)
-    else:
-        best_fit = size.startswith("!")
-        parts = size.lstrip("!").split(",")
-        if len(parts) != 2 or not any(parts):
-            raise ValueError(f"Invalid IIIF size {size!r}")
-        w, h = (_numbers(part, 1, "size")[0] if part else None for part in parts)
-        if w is not None and h is not None:
-            scale = min(w / width, h / height)
-            new = (width * scale, height * scale) if best_fit else (w, h)
-        elif w is not None:
-            new = (w, height * w / width)
-        else:
-            new = (width * h / height, h)
-    result = (max(1, round(new[0])), max(1, round(new[1])))
+def _local_size(size: str, width: int, height: int) -> tuple[int, int]:
+    """Pixel size of a IIIF size on a ``width``×``height`` region, within ``_MAX_UPSCALE``."""
+    result = iiif.size_pixels(size, width, height)
     if result[0] > width * _MAX_UPSCALE or result[1] > height * _MAX_UPSCALE:
-        raise ValueError(f"IIIF size {size!r} upscales the image too much")
+        raise ValueError(f"IIIF size {size.lstrip('^')!r} upscales the image too much")
     return result

@@ -3,23 +3,25 @@
 Every model is a plain ``dict`` subclass whose keys can also be read as
 attributes ([MagicDict][arkindex_worker.models.MagicDict]). Importing this module
 never imports Pillow: the image helpers of
-[Element][arkindex_worker.models.Element] load
-[arkindex_worker.image][] when they are called.
+[Element][arkindex_worker.models.Element] build their URLs with
+[arkindex_worker.iiif][] and open images with [arkindex_worker.image_io][],
+which imports Pillow only when an image is opened.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import ModuleType
 from typing import IO, Any
 
 import requests
 
-from arkindex_worker import prefetch
+from arkindex_worker import iiif, image_io, prefetch
+from arkindex_worker.geometry import polygon_bounding_box
+from arkindex_worker.iiif import IIIF_FULL
+from arkindex_worker.types import Polygon
 
 __all__ = [
     "IMAGE_EXTENSION",
@@ -101,11 +103,6 @@ class MagicDict(dict):
         return [*super().__dir__(), *self.keys()]
 
 
-def _image_module() -> ModuleType:
-    """Import ``arkindex_worker.image`` (and so Pillow) only when needed."""
-    return importlib.import_module("arkindex_worker.image")
-
-
 class Element(MagicDict):
     """An Arkindex element payload (``id``, ``name``, ``type``, ``zone``, …)."""
 
@@ -134,14 +131,10 @@ class Element(MagicDict):
         url = self.zone.url
         size = self._iiif3_size(size)
         if extension is not None:
-            head, slash, filename = url.rpartition("/")
-            stem = filename.rpartition(".")[0] if "." in filename else filename
-            url = f"{head}{slash}{stem}.{extension}"
-        if size == "full":
+            url = iiif.with_extension(url, extension)
+        if size == IIIF_FULL:
             return url
-        parts = url.split("/")
-        parts[-3] = str(size)
-        return "/".join(parts)
+        return iiif.with_size(url, size)
 
     def image_url(
         self, size: str | int = "full", extension: str | None = None
@@ -156,22 +149,21 @@ class Element(MagicDict):
         image = self.zone.image
         if image.get("s3_url"):
             return image["s3_url"]
-        url = image.url
-        if not url.endswith("/"):
-            url += "/"
-        size = self._iiif3_size(size)
-        return f"{url}full/{size}/0/default.{extension or IMAGE_EXTENSION}"
+        return iiif.image_request_url(
+            image.url,
+            IIIF_FULL,
+            self._iiif3_size(size),
+            quality_format=f"default.{extension or IMAGE_EXTENSION}",
+        )
 
     def _iiif3_size(self, size: str | int) -> str | int:
         """``max`` instead of ``full`` for IIIF 3 servers, which have no ``full`` size."""
         image = (self.get("zone") or {}).get("image") or {}
         server = image.get("server") or {}
-        if size == "full" and str(server.get("version")) == "3":
-            return "max"
-        return size
+        return iiif.size_for_version(size, server.get("version"))
 
     @property
-    def polygon(self) -> list:
+    def polygon(self) -> Polygon:
         """The polygon of the element's zone.
 
         Raises:
@@ -187,23 +179,22 @@ class Element(MagicDict):
         server = self.zone.image.get("server") or {}
         max_width = server.get("max_width") or float("inf")
         max_height = server.get("max_height") or float("inf")
-        bounding_box = _image_module().polygon_bounding_box(self.zone.polygon)
+        bounding_box = polygon_bounding_box(self.zone.polygon)
         return bounding_box.width > max_width or bounding_box.height > max_height
 
     def _iiif_size(
         self, max_width: int | None, max_height: int | None, preserve_ratio: bool
     ) -> str:
         if max_width is None and max_height is None:
-            return "full"
+            return IIIF_FULL
         image = self.zone.image
-        if (max_width is None or image.width <= max_width) and (
-            max_height is None or image.height <= max_height
-        ):
-            return "full"
-        size = f"{max_width or ''},{max_height or ''}"
-        if preserve_ratio and max_width and max_height:
-            return f"!{size}"
-        return size
+        return iiif.bounded_size(
+            image.get("width"),
+            image.get("height"),
+            max_width,
+            max_height,
+            best_fit=preserve_ratio,
+        )
 
     def open_image(
         self,
@@ -234,7 +225,6 @@ class Element(MagicDict):
             "preserve_ratio", extension is not None or _modern_image_defaults
         )
         zone = self._require_zone()
-        iiif = _image_module()
         url_of = functools.partial(
             Element._download_url,
             max_width=max_width,
@@ -246,7 +236,7 @@ class Element(MagicDict):
 
         if self.requires_tiles:
             if max_width is None and max_height is None:
-                return iiif.download_tiles(zone.image.url)
+                return image_io.patchable("download_tiles")(zone.image.url)
             raise NotImplementedError(
                 "Resizing an image that must be downloaded in tiles is not supported"
             )
@@ -259,7 +249,7 @@ class Element(MagicDict):
             **kwargs,
         }
         try:
-            image = iiif.open_image(url, *args, **options)
+            image = image_io.patchable("open_image")(url, *args, **options)
         except requests.HTTPError as e:
             if (
                 e.response is not None

@@ -3,12 +3,15 @@
 Our addition (upstream has none). A worker that supports the cache, runs
 read-only (``--dev`` or no worker run) and is given ``--database PATH`` swaps its
 API client for an [OfflineClient][arkindex_worker.offline.OfflineClient]. It has
-the client's two methods, ``request`` and ``paginate``, so the mixins run
+the client's two methods, ``request`` and ``paginate``
+(the ``ApiClient`` of ``arkindex_worker.api.protocol``), so the mixins run
 unchanged: reads come from the database, and publications get new UUIDs and
-API-shaped answers. The mixins' own cache write-through then stores the rows of
-the helpers that have one; this client stores rows only for the helpers that
-have none (sub-elements, bulk transcription entities, metadata). No request is
-ever sent and no API URL or token is needed.
+API-shaped answers. Calls are checked against the bundled operation table
+first, so offline refuses (``ClientError``) what the API client refuses. The
+mixins' own cache write-through then stores the rows of the helpers that have
+one; this client stores rows only for the helpers that have none (sub-elements,
+bulk transcription entities, metadata). No request is ever sent and no API URL
+or token is needed.
 
 Class, entity type and corpus type IDs are not stored in schema v3: they are
 derived from names (``uuid5``), so they are stable across runs.
@@ -24,8 +27,14 @@ from typing import Any
 
 import peewee
 
-from arkindex_worker import logger
+from arkindex_worker import iiif, logger
 from arkindex_worker.api import ErrorResponse
+from arkindex_worker.api.schema import bundled_operations
+from arkindex_worker.api.validation import (
+    PAGINATION_KEYWORDS,
+    check_call,
+    find_operation,
+)
 from arkindex_worker.cache import (
     CachedClassification,
     CachedElement,
@@ -33,6 +42,9 @@ from arkindex_worker.cache import (
     CachedTranscriptionEntity,
     db,
 )
+from arkindex_worker.errors import OfflineUnavailableError
+from arkindex_worker.geometry import polygon_bounding_box
+from arkindex_worker.types import Polygon
 
 __all__ = [
     "OFFLINE_CORPUS_ID",
@@ -41,10 +53,6 @@ __all__ = [
     "OfflineUnavailableError",
     "stable_id",
 ]
-
-
-class OfflineUnavailableError(NotImplementedError):
-    """The operation needs an Arkindex server: it cannot run offline."""
 
 
 class OfflineMetaData(peewee.Model):
@@ -103,16 +111,14 @@ def _distinct(field: peewee.Field) -> list[str]:
     return [value for (value,) in field.model.select(field).distinct().tuples()]
 
 
-def _zone_url(image_url: str, polygon: list | str | None) -> str | None:
+def _zone_url(image_url: str, polygon: Polygon | str | None) -> str | None:
     """IIIF URL of the bounding box of a polygon on an image, as the API gives."""
     if isinstance(polygon, str):
         polygon = json.loads(polygon)
     if not polygon:
         return None
-    xs, ys = [x for x, _ in polygon], [y for _, y in polygon]
-    x, y = min(xs), min(ys)
-    region = f"{x},{y},{max(xs) - x},{max(ys) - y}"
-    return f"{image_url.rstrip('/')}/{region}/full/0/default.jpg"
+    region = iiif.box_region(*polygon_bounding_box(polygon))
+    return iiif.image_request_url(image_url.rstrip("/"), region)
 
 
 def element_payload(element: CachedElement) -> dict:
@@ -179,26 +185,38 @@ class OfflineClient:
             db.pragma("journal_mode", "delete")
             db.close()
 
-    def request(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
+    def request(self, operation_id: str, **parameters: Any) -> Any:
         """Answer one operation from the database.
 
+        The call is first checked against the bundled operation table, as
+        `ArkindexClient` checks it (`arkindex_worker.api.validation`).
+
         Raises:
+            ClientError: the API client would refuse the call.
             OfflineUnavailableError: the operation needs a server.
             ErrorResponse: 404 when a requested object is not in the database.
         """
+        check_call(bundled_operations(), operation_id, parameters)
         handler = self._handlers.get(operation_id)
         if handler is None:
             raise OfflineUnavailableError(
                 f"Operation {operation_id} is not available offline"
             )
         with db.atomic():
-            return handler(**kwargs)
+            return handler(**parameters)
 
-    def paginate(self, operation_id: str, *args: Any, **kwargs: Any) -> Any:
-        """Same as ``request``: offline listings are plain lists."""
-        kwargs.pop("allow_missing_data", None)
-        kwargs.pop("retries", None)
-        return self.request(operation_id, *args, **kwargs)
+    def paginate(self, operation_id: str, **parameters: Any) -> Any:
+        """Same as ``request``: offline listings are plain lists.
+
+        ``retries`` and ``allow_missing_data`` are ignored, on paginated
+        operations only: ``ArkindexClient.paginate`` sends the others as
+        ``request`` does, which refuses them.
+        """
+        operation = find_operation(bundled_operations(), operation_id)
+        if operation.paginated is not False:
+            for name in PAGINATION_KEYWORDS:
+                parameters.pop(name, None)
+        return self.request(operation_id, **parameters)
 
     # --- elements and types ------------------------------------------------------
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+from arkindex_worker.errors import ArchiveError, UnsafeArchiveError
 from arkindex_worker.validation import check_int
 
 __all__ = [
@@ -84,10 +85,6 @@ def parse_source_id(value: str | None) -> bool | str | None:
 # ---------------------------------------------------------------- archives
 
 
-class UnsafeArchiveError(Exception):
-    """A tar member would be written outside the extraction directory."""
-
-
 def _zstandard() -> ModuleType:
     try:
         import zstandard
@@ -149,7 +146,7 @@ def decompress_zst_archive(compressed_archive: Path) -> tuple[int, Path]:
             shutil.copyfileobj(reader, destination)
     except zstandard.ZstdError as e:
         close_delete_file(fd, archive_path)
-        raise Exception(f"Couldn't uncompressed archive: {e}") from e
+        raise ArchiveError(f"Couldn't uncompressed archive: {e}") from e
     logger.debug(f"Successfully uncompressed archive {compressed_archive}")
     return fd, archive_path
 
@@ -205,7 +202,7 @@ def extract_tar_archive(archive_path: Path, destination: Path) -> None:
             else:  # pragma: no cover - Python without extraction filters
                 tar.extractall(destination, members=members)
     except tarfile.ReadError as e:
-        raise Exception(f"Couldn't handle the decompressed Tar archive: {e}") from e
+        raise ArchiveError(f"Couldn't handle the decompressed Tar archive: {e}") from e
 
 
 def extract_tar_zst_archive(
@@ -250,7 +247,7 @@ def zstd_compress(
                 src, dst, size=os.fstat(src.fileno()).st_size
             )
     except zstandard.ZstdError as e:
-        raise Exception(f"Couldn't compress archive: {e}") from e
+        raise ArchiveError(f"Couldn't compress archive: {e}") from e
     return fd, destination, _md5_of_files([destination])
 
 
@@ -275,7 +272,7 @@ def create_tar_archive(
                 if entry.is_file():
                     files.append(entry)
     except tarfile.TarError as e:
-        raise Exception(f"Couldn't create Tar archive: {e}") from e
+        raise ArchiveError(f"Couldn't create Tar archive: {e}") from e
     return fd, destination, _md5_of_files(sorted(files))
 
 

@@ -15,6 +15,10 @@ import uuid
 import warnings
 from typing import Any
 
+from arkindex_worker.cache import CachedElement
+from arkindex_worker.checks import check
+from arkindex_worker.models import Element
+
 __all__ = [
     "ELEMENT_OR_CACHED",
     "ELEMENT_OR_CACHED_TYPE",
@@ -30,17 +34,6 @@ __all__ = [
     "check_uuid",
     "item_prefix",
 ]
-
-
-def check(condition: Any, message: str | None = None) -> None:
-    """Raise ``AssertionError(message)`` when ``condition`` is falsy.
-
-    The explicit equivalent of ``assert condition, message``, kept under ``-O``.
-    """
-    if not condition:
-        if message is None:
-            raise AssertionError
-        raise AssertionError(message)
 
 
 def item_prefix(kind: str, index: int, list_name: str) -> str:
@@ -135,10 +128,6 @@ def check_element_or_cached(value: Any, message: str = ELEMENT_OR_CACHED) -> Non
     ``message`` is ``ELEMENT_OR_CACHED``, or ``ELEMENT_OR_CACHED_TYPE`` for the
     helpers whose upstream message says "of type".
     """
-    # Imported here: models and cache use this module
-    from arkindex_worker.cache import CachedElement
-    from arkindex_worker.models import Element
-
     check_element(value, (Element, CachedElement), message)
 
 

@@ -96,6 +96,21 @@ SPEC = {
 }  # fmt: skip
 
 OURS = {
+    "arkindex_worker": {"configure_logging"},
+    "arkindex_worker.errors": {
+        "SIGINT_STATUS", "SIGTERM_STATUS", "ArchiveError", "ArkindexClientError",
+        "ArkindexConflictError", "ArkindexError", "ArkindexServerError",
+        "ArkindexValidationError", "ArkindexWorkerBaseException", "ArkindexWorkerError",
+        "CacheDatabaseError", "ClientError", "ErrorResponse", "EveryItemFailed",
+        "ExportNotFinishedError", "ExtrasDirNotFoundError", "FailedExportError",
+        "IncompletePaginationError", "Interrupted", "MissingCorpusError",
+        "MissingDatasetArchive", "MissingElementType", "MissingEntityType",
+        "MissingTypeError", "NoExportURLError", "NothingToProcess",
+        "OfflineUnavailableError", "RedirectedWriteError", "RunFailed", "SchemaError",
+        "SecretUnavailableError", "Terminated", "UnconfirmedWriteError",
+        "UnexpectedContentError", "UnknownCountError", "UnsafeArchiveError",
+        "WorkerExit", "exit_status",
+    },
     "arkindex_worker.cache": {
         "CacheDatabaseError", "InitialElementsQuery", "initial_elements", "cache_write",
         "insert_rows",
@@ -106,6 +121,22 @@ OURS = {
         "RedirectedWriteError", "UnconfirmedWriteError", "UnexpectedContentError",
     },
     "arkindex_worker.local_images": {"local_path", "open_local"},
+    "arkindex_worker.iiif": {
+        "IIIF_FULL", "IIIF_MAX", "IIIF_URL", "ImageRequest", "bounded_size",
+        "box_region", "image_request_url", "info_url", "max_size_fallback",
+        "parse_image_request", "parse_rotation", "region_box", "size_for_version",
+        "size_pixels", "with_extension", "with_size",
+    },
+    "arkindex_worker.image_io": {
+        "download_image", "download_tiles", "open_image", "prepared_download",
+        "upload_image",
+    },
+    "arkindex_worker.pillow": {
+        "PILLOW_MISSING", "orient", "require_pillow", "update_pillow_image_size_limit",
+    },
+    "arkindex_worker.geometry": {"BoundingBox", "polygon_bounding_box"},
+    "arkindex_worker.types": {"JSON", "ElementLike", "Polygon"},
+    "arkindex_worker.checks": {"check"},
     "arkindex_worker.offline": {
         "OFFLINE_CORPUS_ID", "OfflineClient", "OfflineMetaData",
         "OfflineUnavailableError", "stable_id",
@@ -127,9 +158,26 @@ OURS = {
         "for_messages", "hide_queries", "origin", "without_credentials",
     },
     "arkindex_worker.api.shared": {"http_client", "use_for_downloads"},
+    "arkindex_worker.api.protocol": {"ApiClient"},
+    "arkindex_worker.api.validation": {
+        "PAGINATION_KEYWORDS", "check_call", "check_parameters", "find_operation",
+        "parameter_problems", "unknown_parameters",
+    },
     "arkindex_worker.prefetch": {"ImageReadAhead", "opening", "take"},
     "arkindex_worker.worker.listing": {
         "filter_cached_elements", "listing_query", "where_source",
+    },
+    "arkindex_worker.worker.read_only": {
+        "READ_ONLY_WARNING", "skip_if_read_only", "skip_publication",
+    },
+    "arkindex_worker.worker.element_types": {
+        "ElementType", "ElementTypesMixin", "slugify",
+    },
+    "arkindex_worker.worker.configuration": {
+        "is_item_list", "open_text_file", "read_local_config",
+    },
+    "arkindex_worker.worker.secrets": {
+        "gpg_decrypt", "local_secret_path", "parse_secret", "read_local_secret",
     },
     "arkindex_worker.validation": {
         "ELEMENT_OR_CACHED", "ELEMENT_OR_CACHED_TYPE", "check_element_or_cached",

@@ -3,7 +3,9 @@
 Operations are read from the OpenAPI document bundled with the package, so building
 a client sends no request. `schema_url` (or `ARKINDEX_API_SCHEMA_URL`) replaces that
 document; otherwise the server's own schema is loaded once, lazily, the first time a
-call names an operation or a keyword the bundled document does not know.
+call names an operation or a keyword the bundled document does not know. Calls
+are checked by `arkindex_worker.api.validation` before anything is sent, as the
+offline and mock clients check theirs (`arkindex_worker.api.protocol`).
 
 Every request is sent with (connect, read) time-outs of (30, 60) seconds;
 `ARKINDEX_API_CONNECT_TIMEOUT` and `ARKINDEX_API_TIMEOUT` (the read time-out)
@@ -68,7 +70,6 @@ from arkindex_worker.api.schema import (
     bundled_operations,
     csrf_cookie_from_document,
     load_document,
-    parameter_problems,
     parse_document,
 )
 from arkindex_worker.api.session import ArkindexSession
@@ -77,6 +78,11 @@ from arkindex_worker.api.urls import (
     hide_queries,
     origin,
     without_credentials,
+)
+from arkindex_worker.api.validation import (
+    check_parameters,
+    find_operation,
+    unknown_parameters,
 )
 
 __all__ = ["ArkindexClient", "Document", "encode_json"]
@@ -301,26 +307,19 @@ class ArkindexClient:
         Raises:
             ClientError: Unknown operation, even in the server's schema.
         """
-        operation = self.document.links.get(operation_id)
-        if operation is None and self.load_server_schema():
-            operation = self.document.links.get(operation_id)
-        if operation is None:
-            raise _invalid(
-                f"Operation ID {operation_id!r} not found in schema.",
-                "invalid-operation",
-            )
-        return operation
+        if operation_id not in self.document.links:
+            self.load_server_schema()
+        return find_operation(self.document.links, operation_id)
 
     def _checked_operation(self, operation_id: str, parameters: dict) -> Operation:
+        """The operation of a call, checked by `arkindex_worker.api.validation`.
+
+        A keyword the operation does not know loads the server schema once first.
+        """
         operation = self.lookup_operation(operation_id)
-        unknown = [name for name in parameters if not operation.accepts(name)]
-        if unknown and self.load_server_schema():
+        if unknown_parameters(operation, parameters) and self.load_server_schema():
             operation = self.lookup_operation(operation_id)
-            unknown = [name for name in parameters if not operation.accepts(name)]
-        problems = parameter_problems(operation_id, operation, parameters, unknown)
-        if problems:
-            raise ClientError(problems)
-        return operation
+        return check_parameters(operation, parameters)
 
     # ------------------------------------------------------------------ requests
 

@@ -23,6 +23,7 @@ import requests
 
 from arkindex_worker.api.errors import ErrorResponse
 from arkindex_worker.api.retry import RetryPolicy
+from arkindex_worker.errors import IncompletePaginationError, UnknownCountError
 
 if TYPE_CHECKING:
     from arkindex_worker.api.client import ArkindexClient
@@ -32,14 +33,6 @@ __all__ = ["PaginationMode", "ResponsePaginator", "UnknownCountError"]
 logger = logging.getLogger("arkindex_worker.api")
 
 _FIRST = object()
-
-
-class UnknownCountError(TypeError):
-    """The total count of a paginated operation is unknown.
-
-    Derives from `TypeError` so that `list(paginator)`, which asks `len()` for a
-    size hint, falls back to plain iteration instead of failing.
-    """
 
 
 class PaginationMode(Enum):
@@ -135,7 +128,9 @@ class ResponsePaginator:
     def _give_up(self, key: Any) -> None:
         logger.warning(f"No more retries left for {self.mode.value} {key}")
         if not self.allow_missing_data:
-            raise Exception("Stopping pagination as data will be incomplete")
+            raise IncompletePaginationError(
+                "Stopping pagination as data will be incomplete"
+            )
         self.missing.add(key)
         self._pending.remove(key)
 

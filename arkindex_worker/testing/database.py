@@ -18,6 +18,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arkindex_worker.types import Polygon
+
 __all__ = [
     "IMAGE_SIZE",
     "LINES_PER_PAGE",
@@ -41,7 +43,7 @@ def _stable_id(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, "/".join(map(str, parts))))
 
 
-def _rectangle(x: int, y: int, width: int, height: int) -> list[list[int]]:
+def _rectangle(x: int, y: int, width: int, height: int) -> Polygon:
     right, bottom = x + width, y + height
     return [[x, y], [right, y], [right, bottom], [x, bottom], [x, y]]
 

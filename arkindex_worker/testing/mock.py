@@ -16,7 +16,9 @@ raises) the first registered answer whose operation, body and parameters are equ
     - Operation IDs and parameter names are checked against the operation table
       bundled with [ArkindexClient][arkindex_worker.api.ArkindexClient], at
       registration and at call time, so a typo fails at once with a suggestion.
-      Nothing is downloaded. `validate=False` turns the checks off.
+      The check is the real client's (`arkindex_worker.api.validation`), with
+      the same `ClientError` messages. Nothing is downloaded. `validate=False`
+      turns the checks off.
     - In strict mode (the `arkindex_mock_api` fixture), a call nobody registered
       fails the test with a message listing the call and the expected ones, and
       `assert_all_called()` fails on registrations that were never used.
@@ -29,15 +31,12 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple, NoReturn
 
 from arkindex_worker.api import ArkindexClient, ClientError, ErrorMessage, ErrorResponse
+from arkindex_worker.api.validation import PAGINATION_KEYWORDS, check_call
 
 __all__ = ["MockApiClient", "MockRequest", "MockResponse", "format_call"]
 
 MOCK_BASE_URL = "http://testserver/api/v1/"
 """Base URL of a mock client (never contacted)."""
-
-# Keywords of `ArkindexClient.paginate` that are consumed by the paginator and never
-# sent: they are part of the recorded call, but not API parameters to validate.
-PAGINATION_KEYWORDS = frozenset({"retries", "allow_missing_data"})
 
 
 class MockRequest(NamedTuple):
@@ -109,6 +108,9 @@ class MockApiClient(ArkindexClient):
     def __init__(
         self, strict: bool = False, validate: bool = True, base_url: str = MOCK_BASE_URL
     ) -> None:
+        # The real client's set-up sends nothing (bundled table, no server
+        # schema). Its session stays: `http_client(mock)` is the mock itself,
+        # so a test's IIIF and storage downloads go through `http_request`.
         super().__init__(base_url=base_url)
         self.strict = strict
         self.validate = validate
@@ -127,6 +129,7 @@ class MockApiClient(ArkindexClient):
 
     def _rejection(self, call: MockRequest) -> ClientError | None:
         """The error the real client would raise for a call, if any."""
+        # The paginator's keywords are recorded in the call, but never sent
         parameters = {
             name: value
             for name, value in call.kwargs.items()
@@ -135,7 +138,7 @@ class MockApiClient(ArkindexClient):
         if call.body is not None:
             parameters["body"] = call.body
         try:
-            self._checked_operation(call.operation, parameters)
+            check_call(self.document.links, call.operation, parameters)
         except ClientError as e:
             return e
         return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -22,10 +21,12 @@ from typing import Any
 from arkindex_worker import logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse
 from arkindex_worker.cache import CachedElement
+from arkindex_worker.errors import NothingToProcess
 from arkindex_worker.image import prepared_download
 from arkindex_worker.interrupts import handle_interrupts
 from arkindex_worker.models import Dataset, DatasetSet, Element, Set
 from arkindex_worker.prefetch import ImageReadAhead
+from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import check
 from arkindex_worker.worker.activity import WorkerActivityIterator
@@ -212,8 +213,9 @@ class ElementsWorker(
 
         Elements from the activity queue are pulled one at a time, each only
         once the previous one is finished. Exits with status 1 when there is
-        nothing to process or when every element failed, 130 on Ctrl-C and
-        143 on SIGTERM (see `arkindex_worker.interrupts`).
+        nothing to process (`NothingToProcess`) or when every element failed
+        (`EveryItemFailed`), 130 on Ctrl-C and 143 on SIGTERM (`Interrupted`);
+        these are `SystemExit`s of `arkindex_worker.errors`.
         """
         self._progress = Progress("element")
         with handle_interrupts(self._progress.describe):
@@ -226,7 +228,7 @@ class ElementsWorker(
         queue_mode = isinstance(elements, WorkerActivityIterator)
         if not elements:
             logger.warning("No elements to process, stopping.")
-            sys.exit(1)
+            raise NothingToProcess()
 
         if not self.store_activity:
             logger.info(
@@ -254,7 +256,7 @@ class ElementsWorker(
         if queue_mode:
             if not progress.done:
                 logger.warning("No elements to process, stopping.")
-                sys.exit(1)
+                raise NothingToProcess()
             count = progress.done
         report(count, progress.failed, "element")
 
@@ -304,7 +306,7 @@ class ElementsWorker(
 
     def _process_item(
         self,
-        item: str | Element | CachedElement,
+        item: str | ElementLike,
         retrieval: Retrieval,
         progress: str,
         overlap: Overlap,
@@ -338,7 +340,7 @@ class ElementsWorker(
         except Exception as e:
             self._element_failed(item if element is None else element, e)
 
-    def _finish(self, element: Element | CachedElement, overlap: Overlap) -> None:
+    def _finish(self, element: ElementLike, overlap: Overlap) -> None:
         """Mark an element processed, in the background when the overlap may.
 
         The request is prepared here, where upstream sends it: with the
@@ -360,9 +362,7 @@ class ElementsWorker(
 
         overlap.after(overlap.send(request, lane="write"), answered)
 
-    def _element_failed(
-        self, element: str | Element | CachedElement, error: Exception
-    ) -> None:
+    def _element_failed(self, element: str | ElementLike, error: Exception) -> None:
         """Log a failed element and mark its activity in error (errors ignored)."""
         self._progress.failed += 1
         element_id = element if isinstance(element, str) else element.id
@@ -376,7 +376,7 @@ class ElementsWorker(
             except Exception:
                 pass
 
-    def process_element(self, element: Element | CachedElement) -> None:
+    def process_element(self, element: ElementLike) -> None:
         """Process one element; override it. Does nothing by default."""
 
     def update_activity(
@@ -538,8 +538,9 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
     def run(self) -> None:
         """Configure the worker, then download and process every dataset set.
 
-        Exits with status 1 when there is no set or when every set failed, 130
-        on Ctrl-C and 143 on SIGTERM (see `arkindex_worker.interrupts`).
+        Exits with status 1 when there is no set (`NothingToProcess`) or when
+        every set failed (`EveryItemFailed`), 130 on Ctrl-C and 143 on SIGTERM
+        (`Interrupted`); these are `SystemExit`s of `arkindex_worker.errors`.
         """
         progress = Progress("set")
         with handle_interrupts(progress.describe):
@@ -551,7 +552,7 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
         dataset_sets = list(self.list_sets())
         if not dataset_sets:
             logger.warning("No sets to process, stopping.")
-            sys.exit(1)
+            raise NothingToProcess()
 
         self.datasets = {
             str(dataset_set.dataset.id): dataset_set.dataset

@@ -10,45 +10,39 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import json
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 import weakref
 from pathlib import Path
 from typing import Any
 
-from arkindex_worker import logger
+from arkindex_worker import configure_logging, logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse, options_from_env
 from arkindex_worker.api.shared import use_for_downloads
+from arkindex_worker.errors import (
+    ExtrasDirNotFoundError,
+    MissingCorpusError,
+    SecretUnavailableError,
+)
 from arkindex_worker.models import use_modern_image_defaults
 from arkindex_worker.validation import check
+from arkindex_worker.worker.configuration import (
+    is_item_list,
+    open_text_file,
+    read_local_config,
+)
 from arkindex_worker.worker.process import ProcessMode
-from arkindex_worker.worker.training import skip_if_read_only
+from arkindex_worker.worker.read_only import skip_if_read_only, skip_publication
+from arkindex_worker.worker.secrets import parse_secret, read_local_secret
 
 __all__ = ["BaseWorker", "ExtrasDirNotFoundError", "skip_if_read_only"]
-
-
-class ExtrasDirNotFoundError(Exception):
-    """The directory of extra files was not given or does not exist."""
 
 
 def _env(name: str) -> str | None:
     """An environment variable, with an empty value read as unset."""
     return os.environ.get(name) or None
-
-
-def open_text_file(path: str):
-    """Argparse type opening a text file; an ``OSError`` becomes an argparse error.
-
-    Upstream uses ``type=open``, which lets a missing file end in a traceback.
-    """
-    try:
-        return open(path)
-    except OSError as e:
-        raise argparse.ArgumentTypeError(f"can't open '{path}': {e.strerror}")
 
 
 class BaseWorker:
@@ -64,6 +58,7 @@ class BaseWorker:
         description: str | None = "Arkindex Base Worker",
         support_cache: bool | None = False,
     ):
+        configure_logging()
         self.parser = argparse.ArgumentParser(description=description)
         self._add_base_arguments()
         self.add_arguments()
@@ -179,10 +174,10 @@ class BaseWorker:
         """ID of the corpus the worker runs on.
 
         Raises:
-            Exception: when it is unknown.
+            MissingCorpusError: when it is unknown.
         """
         if not self._corpus_id:
-            raise Exception("Missing ARKINDEX_CORPUS_ID environment variable")
+            raise MissingCorpusError("Missing ARKINDEX_CORPUS_ID environment variable")
         return self._corpus_id
 
     @property
@@ -198,16 +193,15 @@ class BaseWorker:
         """
         return self.is_read_only and self.use_cache
 
-    def skip_publication(self, warning: str) -> bool:
+    def skip_publication(self, warning: str, *, available_offline: bool = True) -> bool:
         """Whether a publication helper must return early, without any request.
 
         True in read-only mode (after logging ``warning``), except offline, where
-        publications go to the local database.
+        publications go to the local database unless ``available_offline`` is
+        false. The rule is [skip_publication][arkindex_worker.worker.read_only.skip_publication]
+        in `arkindex_worker.worker.read_only`.
         """
-        if self.is_read_only and not self.is_offline:
-            logger.warning(warning)
-            return True
-        return False
+        return skip_publication(self, warning, available_offline=available_offline)
 
     @property
     def worker_version_id(self):
@@ -270,33 +264,14 @@ class BaseWorker:
             logger.warning("Running without any extra configuration")
             return
 
-        config = self._read_local_config(self.args.config)
+        config = read_local_config(self.args.config)
         self.worker_details = {"name": "Local worker"}
         logger.info(f"Running with local configuration from {self.args.config.name}")
-        if _is_item_list(config):
+        if is_item_list(config):
             self.config = self._load_configuration_items(config["configuration"])
         else:
             self.config = config
             self.secrets = self._load_secrets(config.get("secrets", []))
-
-    @staticmethod
-    def _read_local_config(file) -> dict:
-        """Read a local YAML configuration file, which must hold a mapping."""
-        import yaml  # only for local configurations: not at start-up
-
-        try:
-            with file:
-                config = yaml.safe_load(file)
-        except yaml.YAMLError as e:
-            raise ValueError(
-                f"Configuration file {file.name} is not valid YAML: {_yaml_problem(e)}"
-            ) from None
-        if not isinstance(config, dict):
-            raise ValueError(
-                f"Configuration file {file.name} should hold a mapping of settings, "
-                f"not {type(config).__name__}"
-            )
-        return config
 
     def configure_worker_run(self) -> None:
         """Configure the worker from its worker run on the Arkindex API."""
@@ -457,7 +432,7 @@ class BaseWorker:
         according to the name's suffix (JSON, YAML, else raw text).
 
         Raises:
-            Exception: when the secret is available nowhere.
+            SecretUnavailableError: when the secret is available nowhere.
         """
         secret = None
         try:
@@ -468,19 +443,16 @@ class BaseWorker:
         except ErrorResponse as e:
             logger.warning(f"Secret {name} not available: {e.content}")
 
-        config_home = _env("XDG_CONFIG_HOME") or "~/.config"
-        path = Path(config_home).expanduser() / "arkindex" / "secrets" / name
-        if path.exists():
-            try:
-                secret = _gpg_decrypt(path)
-                logging.info(f"Loaded local secret {name}")
-            except Exception as e:
-                logger.error(f"Local secret {name} is not available as {path}: {e}")
+        local_secret = read_local_secret(name)
+        if local_secret is not None:
+            secret = local_secret
 
         if secret is None:
-            raise Exception(f"Secret {name} is not available on the API nor locally")
+            raise SecretUnavailableError(
+                f"Secret {name} is not available on the API nor locally"
+            )
 
-        return _parse_secret(Path(name), secret)
+        return parse_secret(Path(name), secret)
 
     def find_extras_directory(self) -> Path:
         """Directory holding extra files (models, datasets…).
@@ -543,14 +515,6 @@ class BaseWorker:
         """Run the worker; implemented by subclasses."""
 
 
-def _is_item_list(config: dict) -> bool:
-    """Whether a local configuration is a saved ``RetrieveWorkerRunConfiguration``."""
-    items = config.get("configuration")
-    return isinstance(items, list) and all(
-        isinstance(item, dict) and "key" in item for item in items
-    )
-
-
 def _register_cleanup(worker: BaseWorker) -> None:
     """Call ``worker.cleanup()`` at interpreter exit, without keeping it alive."""
     reference = weakref.ref(worker)
@@ -565,46 +529,3 @@ def _register_cleanup(worker: BaseWorker) -> None:
             logger.debug(f"Worker clean-up failed: {e!r}")
 
     atexit.register(cleanup)
-
-
-def _yaml_problem(error: Exception) -> str:
-    """One line describing a YAML syntax error, with its position when known."""
-    problem = getattr(error, "problem", None) or type(error).__name__
-    mark = getattr(error, "problem_mark", None)
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return problem
-
-
-def _gpg_decrypt(path: Path) -> str:
-    """Decrypt a file with the ``gpg`` command and return the plaintext."""
-    if shutil.which("gpg") is None:
-        raise RuntimeError("the gpg command is required to read local secrets")
-    result = subprocess.run(
-        ["gpg", "--batch", "--quiet", "--decrypt", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        stderr = "; ".join(
-            line.strip()
-            for line in result.stderr.decode("utf-8", errors="replace").splitlines()
-            if line.strip()
-        )
-        raise RuntimeError(f"GPG error: exit status {result.returncode} - {stderr}")
-    return result.stdout.decode("utf-8")
-
-
-def _parse_secret(name: Path, content: str) -> Any:
-    """Parse a secret's content by its name's suffix; never logs the content."""
-    suffix = name.suffix.lower()
-    try:
-        if suffix == ".json":
-            return json.loads(content)
-        if suffix in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(content)
-    except Exception as e:
-        logger.error(f"Failed to parse secret {name}: {e}")
-    return content

@@ -8,11 +8,10 @@ from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.cache import (
     CachedClassification,
-    CachedElement,
     cache_write,
     insert_rows,
 )
-from arkindex_worker.models import Element
+from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import (
     DEFAULT_BATCH_SIZE,
     batch_publication,
@@ -121,7 +120,7 @@ class ClassificationMixin:
 
     def create_classification(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         ml_class: str,
         confidence: float,
         high_confidence: bool = False,
@@ -178,7 +177,7 @@ class ClassificationMixin:
     @batch_publication
     def create_classifications(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         classifications: list[dict[str, Any]],
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> list[dict] | None:
@@ -242,7 +241,7 @@ class ClassificationMixin:
         return created
 
     def _cache_row(
-        self, element: Element | CachedElement, created: dict, class_name: str
+        self, element: ElementLike, created: dict, class_name: str
     ) -> dict[str, Any]:
         return {
             "id": created["id"],

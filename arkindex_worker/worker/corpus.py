@@ -23,6 +23,11 @@ from tenacity import (
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.api.shared import http_client
+from arkindex_worker.errors import (
+    ExportNotFinishedError,
+    FailedExportError,
+    NoExportURLError,
+)
 from arkindex_worker.validation import check
 
 if TYPE_CHECKING:
@@ -55,21 +60,6 @@ class CorpusExportState(Enum):
 
     Done = "done"
     """Ready to be downloaded."""
-
-
-class ExportNotFinishedError(AssertionError):
-    """The export is still ``created`` or ``running``.
-
-    Derives from ``AssertionError`` as upstream, whose callers catch that.
-    """
-
-
-class FailedExportError(AssertionError):
-    """The export is in the ``failed`` state."""
-
-
-class NoExportURLError(AssertionError):
-    """The server did not give the storage URL of an export."""
 
 
 def _check_optional_uuid(dataset_id: uuid.UUID | None) -> None:

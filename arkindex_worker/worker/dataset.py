@@ -10,6 +10,7 @@ from typing import Any
 
 from arkindex_worker import logger
 from arkindex_worker.cache import unsupported_cache
+from arkindex_worker.errors import MissingDatasetArchive
 from arkindex_worker.models import Dataset, Element, Set
 from arkindex_worker.validation import check, check_str
 
@@ -35,10 +36,6 @@ class DatasetState(Enum):
 
     Error = "error"
     """Building failed."""
-
-
-class MissingDatasetArchive(Exception):
-    """A dataset's compressed archive is not among its task's artifacts."""
 
 
 def check_dataset_set(value: str) -> tuple[uuid.UUID, str]:
@@ -157,8 +154,10 @@ class DatasetMixin:
             state and isinstance(state, DatasetState),
             "state shouldn't be null and should be a str from DatasetState",
         )
-        if self.is_read_only:
-            logger.warning("Cannot update dataset as this worker is in read-only mode")
+        if self.skip_publication(
+            "Cannot update dataset as this worker is in read-only mode",
+            available_offline=False,
+        ):
             return None
 
         updated = self.api_client.request(
@@ -201,8 +200,10 @@ class DatasetMixin:
             isinstance(unique_elements, bool),
             "unique_elements shouldn't be null and should be of type bool",
         )
-        if self.is_read_only:
-            logger.warning("Cannot create dataset as this worker is in read-only mode")
+        if self.skip_publication(
+            "Cannot create dataset as this worker is in read-only mode",
+            available_offline=False,
+        ):
             return None
 
         dataset = self.api_client.request(
@@ -226,10 +227,10 @@ class DatasetMixin:
             The server's answer, or ``None`` in read-only mode (nothing is sent).
         """
         _check_set_and_element(dataset_set, element)
-        if self.is_read_only:
-            logger.warning(
-                "Cannot create dataset element as this worker is in read-only mode"
-            )
+        if self.skip_publication(
+            "Cannot create dataset element as this worker is in read-only mode",
+            available_offline=False,
+        ):
             return None
 
         return self.api_client.request(
@@ -242,10 +243,10 @@ class DatasetMixin:
     def destroy_dataset_element(self, dataset_set: Set, element: Element) -> None:
         """Remove an element from a dataset set (nothing is sent in read-only mode)."""
         _check_set_and_element(dataset_set, element)
-        if self.is_read_only:
-            logger.warning(
-                "Cannot destroy dataset element as this worker is in read-only mode"
-            )
+        if self.skip_publication(
+            "Cannot destroy dataset element as this worker is in read-only mode",
+            available_offline=False,
+        ):
             return
 
         self.api_client.request(

@@ -1,17 +1,20 @@
-"""ElementMixin: element creation, listing and type checks (spec 07)."""
+"""ElementMixin: element creation, listing and type checks (spec 07).
+
+The type checks (`check_required_types` and the other element-type helpers)
+are in `arkindex_worker.worker.element_types`, whose
+[ElementTypesMixin][arkindex_worker.worker.element_types.ElementTypesMixin] is
+the base of `ElementMixin`; their names are importable from here too.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from peewee import ModelSelect
 
-from arkindex_worker import logger
-from arkindex_worker.api import ErrorResponse
 from arkindex_worker.cache import (
     CachedElement,
     CachedImage,
@@ -19,13 +22,10 @@ from arkindex_worker.cache import (
     insert_rows,
     unsupported_cache,
 )
+from arkindex_worker.errors import MissingElementType, MissingTypeError
 from arkindex_worker.models import Element
-from arkindex_worker.utils import (
-    DEFAULT_BATCH_SIZE,
-    batch_publication,
-    make_batches,
-    pluralize,
-)
+from arkindex_worker.types import ElementLike, Polygon
+from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
     check,
     check_confidence,
@@ -35,6 +35,12 @@ from arkindex_worker.validation import (
     check_str,
     check_uuid,
     item_prefix,
+)
+from arkindex_worker.worker.configuration import open_text_file
+from arkindex_worker.worker.element_types import (
+    ElementType,
+    ElementTypesMixin,
+    slugify,
 )
 from arkindex_worker.worker.listing import filter_cached_elements, listing_query
 
@@ -46,8 +52,6 @@ __all__ = [
     "slugify",
 ]
 
-Polygon = list[list[int | float]]
-
 
 # Columns `partial_update_element` may write to; other keywords only go to the API.
 _UPDATABLE_COLUMNS = {
@@ -58,31 +62,6 @@ _UPDATABLE_COLUMNS = {
     "mirrored",
     "image",
 }
-
-
-class ElementType(NamedTuple):
-    """An element type to create with `create_required_types`."""
-
-    name: str
-    slug: str
-    is_folder: bool
-
-
-class MissingTypeError(Exception):
-    """Some element types are missing from the corpus and were not created."""
-
-
-class MissingElementType(MissingTypeError):
-    """An element type is missing from the corpus (0.6 form of the check).
-
-    Derives from [MissingTypeError][arkindex_worker.worker.element.MissingTypeError]
-    so that 0.4 code catching it also catches 0.6-form failures.
-    """
-
-
-def slugify(name: str) -> str:
-    """Slug of an element type name: ``"Text Line"`` gives ``"text_line"``."""
-    return re.sub(r"[^-_a-z0-9]", "", name.lower().replace(" ", "_"))
 
 
 def _check_element_item(index: int, element: Any) -> None:
@@ -103,13 +82,16 @@ def check_element_id(element_id: Any) -> None:
     )
 
 
-class ElementMixin:
-    """Create, update and list elements."""
+class ElementMixin(ElementTypesMixin):
+    """Create, update and list elements; check the corpus's element types.
+
+    The element-type helpers (`list_corpus_types`, `check_required_types`,
+    `create_required_types`, `create_element_type`) come from
+    [ElementTypesMixin][arkindex_worker.worker.element_types.ElementTypesMixin].
+    """
 
     def add_arguments(self) -> None:
         """Add ``--elements-list``, ``--element`` and the queue options."""
-        from arkindex_worker.worker.base import open_text_file
-
         self.parser.add_argument(
             "--elements-list",
             help="JSON elements list to use",
@@ -151,159 +133,6 @@ class ElementMixin:
                 return self.task_id is not None
             return bool(skip)
         return getattr(self.args, "consume_worker_activities", False)
-
-    # Element types
-
-    def list_corpus_types(self) -> None:
-        """Load the element types of the corpus into ``self.corpus_types`` (by slug)."""
-        corpus = self.api_client.request("RetrieveCorpus", id=self.corpus_id)
-        self.corpus_types = {
-            element_type["slug"]: element_type for element_type in corpus["types"]
-        }
-        count = len(self.corpus_types)
-        logger.info(
-            f"Loaded {count} element {pluralize('type', count)} in corpus ({self.corpus_id})."
-        )
-
-    def _request_element_type(self, slug: str, name: str, is_folder: bool) -> dict:
-        return self.api_client.request(
-            "CreateElementType",
-            body={
-                "slug": slug,
-                "display_name": name,
-                "folder": is_folder,
-                "corpus": self.corpus_id,
-            },
-        )
-
-    @unsupported_cache
-    def create_required_types(self, element_types: list[ElementType]) -> None:
-        """Create element types in the corpus, even in read-only mode.
-
-        ``self.corpus_types`` is not updated.
-        """
-        for element_type in element_types:
-            self._request_element_type(
-                element_type.slug, element_type.name, element_type.is_folder
-            )
-            logger.info(f"Created a new element type with slug {element_type.slug}")
-
-    def create_element_type(
-        self, slug: str, name: str, is_folder: bool = False
-    ) -> None:
-        """Create an element type in the corpus and add it to ``self.corpus_types``.
-
-        When the server refuses it (HTTP 400, e.g. it already exists), the corpus
-        types are reloaded instead.
-
-        Raises:
-            AssertionError: invalid arguments, or the type is still unknown after
-                reloading.
-        """
-        check_str(slug, "slug")
-        check_str(name, "name")
-        check(
-            isinstance(is_folder, bool),
-            "is_folder shouldn't be null and should be of type bool",
-        )
-        try:
-            self.corpus_types[slug] = self._request_element_type(slug, name, is_folder)
-        except ErrorResponse as e:
-            if e.status_code != 400:
-                raise
-            logger.warning(
-                f"Unable to create the element type `{slug}`. "
-                "Refreshing corpus element types cache."
-            )
-            self.list_corpus_types()
-            check(
-                slug in self.corpus_types,
-                f"Missing element type `{slug}` even after refreshing.",
-            )
-            return
-        logger.info(f"Created a new element type with slug `{slug}`.")
-
-    def check_required_types(
-        self,
-        *type_slugs: str,
-        create_missing: bool = False,
-        type_names: list[str] | None = None,
-    ) -> bool | dict[str, str]:
-        """Check that the corpus has the given element types.
-
-        0.4 form, ``check_required_types("page", "line")``: returns ``True``.
-        0.6 forms, ``check_required_types(type_names=["Page"])`` or one list
-        positional: slugifies the names and returns the ``{name: slug}`` mapping.
-
-        Args:
-            type_slugs: element type slugs (0.4 form).
-            create_missing: create the missing types instead of failing.
-            type_names: element type names (0.6 form).
-
-        Raises:
-            MissingTypeError: some types are missing and ``create_missing`` is false
-                (``MissingElementType`` in the 0.6 forms).
-        """
-        check(
-            type_names is None or not type_slugs,
-            "Use either type slugs as positional arguments or type_names, not both.",
-        )
-        if type_names is not None:
-            return self._check_required_type_names(type_names, create_missing)
-        if len(type_slugs) == 1 and isinstance(type_slugs[0], list):
-            return self._check_required_type_names(type_slugs[0], create_missing)
-
-        check(len(type_slugs), "At least one element type slug is required.")
-        check(
-            all(isinstance(slug, str) for slug in type_slugs),
-            "Element type slugs must be strings.",
-        )
-        if not self.corpus_types:
-            self.list_corpus_types()
-
-        missing = set(type_slugs) - set(self.corpus_types)
-        if missing:
-            if not create_missing:
-                raise MissingTypeError(
-                    f"Element {pluralize('type', len(missing))} "
-                    f"{', '.join(sorted(missing))} were not found in corpus "
-                    f"({self.corpus_id})."
-                )
-            self.create_required_types(
-                [ElementType(slug, slug, False) for slug in sorted(missing)]
-            )
-        return True
-
-    def _check_required_type_names(
-        self, type_names: Any, create_missing: Any
-    ) -> dict[str, str]:
-        check(
-            type_names and isinstance(type_names, list),
-            "type_names shouldn't be null and should be of type list",
-        )
-        for index, name in enumerate(type_names):
-            check(
-                isinstance(name, str),
-                f"Element type at index {index} in type_names: Should be of type str",
-            )
-        check(
-            isinstance(create_missing, bool),
-            "create_missing shouldn't be null and should be of type bool",
-        )
-        if not self.corpus_types:
-            self.list_corpus_types()
-
-        mapping = {}
-        for name in type_names:
-            slug = mapping[name] = slugify(name)
-            if slug in self.corpus_types:
-                continue
-            if not create_missing:
-                raise MissingElementType(
-                    f"Element type `{slug}` was not in the corpus."
-                )
-            self.create_element_type(slug=slug, name=name)
-        return mapping
 
     # Publication
 
@@ -380,7 +209,7 @@ class ElementMixin:
     @batch_publication
     def create_elements(
         self,
-        parent: Element | CachedElement,
+        parent: ElementLike,
         elements: list[dict[str, Any]],
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> list[dict[str, str]] | None:
@@ -437,7 +266,7 @@ class ElementMixin:
 
     def _cache_created_elements(
         self,
-        parent: Element | CachedElement,
+        parent: ElementLike,
         elements: list[dict[str, Any]],
         created: list[dict[str, str]],
     ) -> None:
@@ -532,7 +361,7 @@ class ElementMixin:
         return linked
 
     def partial_update_element(
-        self, element: Element | CachedElement, **kwargs: Any
+        self, element: ElementLike, **kwargs: Any
     ) -> dict | None:
         """Update some fields of an element (and of its cached row).
 
@@ -614,7 +443,7 @@ class ElementMixin:
 
     def list_element_children(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         folder: bool | None = None,
         name: str | None = None,
         recursive: bool | None = None,
@@ -644,7 +473,7 @@ class ElementMixin:
 
     def list_element_parents(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         folder: bool | None = None,
         name: str | None = None,
         recursive: bool | None = None,

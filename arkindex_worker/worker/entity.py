@@ -13,6 +13,7 @@ from arkindex_worker.cache import (
     cache_write,
     unsupported_cache,
 )
+from arkindex_worker.errors import MissingEntityType
 from arkindex_worker.models import Element, Transcription
 from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import (
@@ -39,10 +40,6 @@ class Entity(TypedDict):
     length: int
     offset: int
     confidence: float | None
-
-
-class MissingEntityType(Exception):
-    """An entity type is missing from the corpus and may not be created."""
 
 
 def _check_entity_item(item: Any, index: int) -> None:

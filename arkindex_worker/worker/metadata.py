@@ -8,8 +8,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from arkindex_worker.cache import CachedElement, unsupported_cache
-from arkindex_worker.models import Element
+from arkindex_worker.cache import unsupported_cache
+from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
     ELEMENT_OR_CACHED_TYPE,
@@ -92,7 +92,7 @@ class MetaDataMixin:
     @unsupported_cache
     def create_metadata(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         type: MetaType,
         name: str,
         value: str,
@@ -136,7 +136,7 @@ class MetaDataMixin:
     @batch_publication
     def create_metadata_bulk(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         metadata_list: list[dict[str, MetaType | str | int | float | None]],
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> list[dict[str, Any]] | None:
@@ -168,7 +168,7 @@ class MetaDataMixin:
         ]
 
     def list_element_metadata(
-        self, element: Element | CachedElement, load_parents: bool | None = None
+        self, element: ElementLike, load_parents: bool | None = None
     ) -> list[dict[str, Any]]:
         """List the metadata of an element (always from the API).
 

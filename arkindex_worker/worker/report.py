@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
+from arkindex_worker.errors import EveryItemFailed
 from arkindex_worker.utils import pluralize
 
 __all__ = ["Progress", "failure_message", "report"]
@@ -22,7 +21,11 @@ def failure_message(subject: str, error: Exception) -> str:
 
 
 def report(count: int, failed: int, singular: str) -> None:
-    """Log the run summary; exit with status 1 when every item failed."""
+    """Log the run summary.
+
+    Raises:
+        EveryItemFailed: every item failed (a `SystemExit` with status 1).
+    """
     message = (
         f"Ran on {count} {pluralize(singular, count)}: "
         f"{count - failed} completed, {failed} failed"
@@ -30,7 +33,7 @@ def report(count: int, failed: int, singular: str) -> None:
     if failed:
         logger.error(message)
         if failed >= count:
-            sys.exit(1)
+            raise EveryItemFailed()
     else:
         logger.info(message)
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from arkindex_worker import logger
 from arkindex_worker.api.shared import http_client
 from arkindex_worker.models import Artifact
 from arkindex_worker.validation import check
@@ -95,8 +94,10 @@ class TaskMixin:
             path and isinstance(path, Path) and path.exists(),
             "path shouldn't be null, should be a Path and should exist",
         )
-        if self.is_read_only:
-            logger.warning("Cannot upload artifact as this worker is in read-only mode")
+        if self.skip_publication(
+            "Cannot upload artifact as this worker is in read-only mode",
+            available_offline=False,
+        ):
             return
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         artifact = self.api_client.request(

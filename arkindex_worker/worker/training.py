@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NewType, TypeVar
+from typing import Any, NewType
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.utils import close_delete_file, create_tar_zst_archive
 from arkindex_worker.validation import check
+from arkindex_worker.worker.read_only import skip_if_read_only
 from arkindex_worker.worker.task import _put_file
 
 __all__ = [
@@ -32,8 +32,6 @@ Hash = NewType("Hash", str)
 
 FileSize = NewType("FileSize", int)
 """File size in bytes."""
-
-_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 @contextmanager
@@ -58,21 +56,6 @@ def create_archive(path: DirPath) -> Iterator[tuple[Path, Hash, FileSize, Hash]]
 def build_clean_payload(**kwargs: Any) -> dict:
     """The keyword arguments whose value is not ``None``."""
     return {key: value for key, value in kwargs.items() if value is not None}
-
-
-def skip_if_read_only(func: _Function) -> _Function:
-    """Make a method warn and return ``None`` when the worker is in read-only mode."""
-
-    @functools.wraps(func)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(self, "is_read_only", False):
-            logger.warning(
-                "Cannot perform this operation as the worker is in read-only mode"
-            )
-            return None
-        return func(self, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 class TrainingMixin:

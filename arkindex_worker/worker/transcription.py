@@ -14,7 +14,7 @@ from arkindex_worker.cache import (
     cache_write,
     insert_rows,
 )
-from arkindex_worker.models import Element
+from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
     check,
@@ -81,7 +81,7 @@ def _checked_copies(transcriptions: Any, *, with_polygon: bool) -> list[dict]:
     return copies
 
 
-def _cached_image_id(element: Element | CachedElement) -> Any:
+def _cached_image_id(element: ElementLike) -> Any:
     """Image ID of ``element`` for cache rows; caches the image of an ``Element``."""
     if isinstance(element, CachedElement):
         return element.image_id
@@ -105,7 +105,7 @@ class TranscriptionMixin:
 
     def create_transcription(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         text: str,
         confidence: float,
         orientation: TextOrientation = TextOrientation.HorizontalLeftToRight,
@@ -177,7 +177,7 @@ class TranscriptionMixin:
     @batch_publication
     def create_element_transcriptions(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         sub_element_type: str,
         transcriptions: list[dict[str, Any]],
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -249,7 +249,7 @@ class TranscriptionMixin:
 
     def _cache_element_transcriptions(
         self,
-        parent: Element | CachedElement,
+        parent: ElementLike,
         sub_element_type: str,
         items: list[dict[str, Any]],
         annotations: list[dict[str, Any]],
@@ -295,7 +295,7 @@ class TranscriptionMixin:
 
     def list_transcriptions(
         self,
-        element: Element | CachedElement,
+        element: ElementLike,
         element_type: str | None = None,
         recursive: bool | None = None,
         worker_version: str | bool | None = None,
@@ -353,7 +353,7 @@ def _cached_element_exists(element_id: str) -> bool:
 
 
 def _cached_transcriptions(
-    element: Element | CachedElement,
+    element: ElementLike,
     element_type: str | None,
     recursive: bool | None,
     worker_version: str | bool | None,

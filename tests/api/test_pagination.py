@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from arkindex_worker.api import PaginationMode, ResponsePaginator
+from arkindex_worker.errors import IncompletePaginationError
 from tests.api.conftest import page
 from tests.conftest import PROCESS_ID, api_url
 
@@ -80,7 +81,7 @@ def test_failing_operation_stops_after_five_tries(client, mock_api, caplog, slee
     mock_api.get(SETS_URL, status=503, json={"detail": "down"})
     with pytest.raises(Exception) as e:
         list(client.paginate("ListProcessSets", id=PROCESS_ID))
-    assert type(e.value) is Exception
+    assert type(e.value) is IncompletePaginationError
     assert str(e.value) == "Stopping pagination as data will be incomplete"
     assert urls(mock_api) == [SETS_URL] * 5
     assert sleeps == [3, 4, 8, 16]
@@ -101,7 +102,7 @@ def test_client_error_page_is_sent_once(client, mock_api, caplog, sleeps):
     mock_api.get(SETS_URL, status=418, json={"detail": "teapot"})
     with pytest.raises(Exception) as e:
         list(client.paginate("ListProcessSets", id=PROCESS_ID))
-    assert type(e.value) is Exception
+    assert type(e.value) is IncompletePaginationError
     assert str(e.value) == "Stopping pagination as data will be incomplete"
     assert urls(mock_api) == [SETS_URL]
     assert sleeps == []

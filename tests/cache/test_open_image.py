@@ -1,39 +1,26 @@
 """CachedElement.open_image: IIIF URL of the polygon's bounding box (06).
 
-`arkindex_worker.image` is replaced by a stand-in module, so these tests check
-only the URL built here, whatever the state of the image module.
+`arkindex_worker.image_io.open_image` is replaced by a mock, so these tests check
+only the URL built here, whatever the state of the image code.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import types
 import uuid
-from collections import namedtuple
 from unittest.mock import Mock, call
 
 import pytest
 
-import arkindex_worker
+from arkindex_worker import image_io
 from arkindex_worker.cache import CachedElement, CachedImage
-
-BoundingBox = namedtuple("BoundingBox", ["x", "y", "width", "height"])
-
-
-def bounding_box(polygon):
-    xs, ys = zip(*polygon, strict=True)
-    return BoundingBox(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
 
 
 @pytest.fixture
 def image_module(monkeypatch):
-    module = types.ModuleType("arkindex_worker.image")
-    module.polygon_bounding_box = bounding_box
-    module.open_image = Mock(return_value="the image")
-    monkeypatch.setitem(sys.modules, "arkindex_worker.image", module)
-    monkeypatch.setattr(arkindex_worker, "image", module, raising=False)
-    return module
+    monkeypatch.setattr(image_io, "open_image", Mock(return_value="the image"))
+    return image_io
 
 
 def box(x, y, width, height):

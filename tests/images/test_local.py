@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from arkindex_worker import image as image_module
+from arkindex_worker import image_io
 from arkindex_worker.cache import CachedElement, CachedImage
 from arkindex_worker.image import (
     download_image,
@@ -42,7 +42,8 @@ def fake_download(monkeypatch, reference):
         calls.append(url)
         return reference
 
-    monkeypatch.setattr(image_module, "download_image", download)
+    # open_image calls download_image where it is defined
+    monkeypatch.setattr(image_io, "download_image", download)
     return calls
 
 

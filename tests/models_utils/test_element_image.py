@@ -1,19 +1,18 @@
 """Tests of the image helpers of ``Element`` (04, 12, 14 §3.2).
 
-``arkindex_worker.image`` is replaced by a fake module: these tests check what
-``Element`` asks of it, not the image code itself.
+The functions of ``arkindex_worker.image_io`` that ``Element`` calls are replaced
+by fakes: these tests check what ``Element`` asks of them, not the image code itself.
 """
 
 from __future__ import annotations
 
-import sys
 import types
 from pathlib import Path
 
 import pytest
 import requests
 
-from arkindex_worker import models
+from arkindex_worker import image_io, models
 from arkindex_worker.models import Element
 
 ZONE_URL = "http://zoneurl/0,0,400,600/full/0/default.jpg"
@@ -32,8 +31,11 @@ class FakeImage:
 
 @pytest.fixture
 def iiif(monkeypatch):
-    """A fake ``arkindex_worker.image`` recording ``open_image`` / ``download_tiles`` calls."""
-    module = types.ModuleType("arkindex_worker.image")
+    """Fakes of ``open_image`` / ``download_tiles`` recording their calls.
+
+    A test may replace ``iiif.open_image``: ``Element`` calls the current one.
+    """
+    module = types.SimpleNamespace()
     module.calls = []
     module.image = FakeImage()
 
@@ -45,16 +47,16 @@ def iiif(monkeypatch):
         module.calls.append(("download_tiles", url))
         return "tiles"
 
-    def polygon_bounding_box(polygon):
-        xs, ys = zip(*polygon, strict=True)
-        return types.SimpleNamespace(
-            x=min(xs), y=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys)
-        )
-
     module.open_image = open_image
     module.download_tiles = download_tiles
-    module.polygon_bounding_box = polygon_bounding_box
-    monkeypatch.setitem(sys.modules, "arkindex_worker.image", module)
+    monkeypatch.setattr(
+        image_io,
+        "open_image",
+        lambda *args, **kwargs: module.open_image(*args, **kwargs),
+    )
+    monkeypatch.setattr(
+        image_io, "download_tiles", lambda url: module.download_tiles(url)
+    )
     return module
 
 

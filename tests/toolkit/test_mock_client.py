@@ -238,6 +238,18 @@ def test_validation_never_loads_a_server_schema(mock, mock_api):
     assert len(mock_api.calls) == 0
 
 
+def test_validation_is_the_shared_module(mock, monkeypatch):
+    def private(*args, **kwargs):
+        raise AssertionError("the mock must not use the client's internals")
+
+    monkeypatch.setattr(ArkindexClient, "_checked_operation", private)
+
+    with pytest.raises(ClientError) as error:
+        mock.request("RetrieveElement", id=None)
+
+    assert str(error.value) == "Path parameter 'id' must not be None."
+
+
 # ---------------------------------------------------------------- strict mode
 
 

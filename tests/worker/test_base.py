@@ -578,6 +578,42 @@ def test_secret_content_never_logged(mock_elements_worker, mock_api, caplog):
     assert "s3cr3t-value" not in caplog.text
 
 
+@pytest.mark.parametrize("config_home", ["", None], ids=["empty", "unset"])
+def test_local_secret_path_default(monkeypatch, config_home):
+    from arkindex_worker.worker.secrets import local_secret_path
+
+    if config_home is None:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", config_home)
+    assert (
+        local_secret_path("a/b.json")
+        == Path("~/.config/arkindex/secrets/a/b.json").expanduser()
+    )
+
+
+def test_read_local_secret_absent(tmp_path):
+    from arkindex_worker.worker.secrets import read_local_secret
+
+    assert read_local_secret("nowhere.txt") is None
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param({"configuration": [{"key": "a", "value": 1}]}, True, id="items"),
+        pytest.param({"configuration": []}, True, id="no-item"),
+        pytest.param({"configuration": {"a": 1}}, False, id="mapping"),
+        pytest.param({"configuration": [{"value": 1}]}, False, id="keyless"),
+        pytest.param({"a": 1}, False, id="plain"),
+    ],
+)
+def test_is_item_list(config, expected):
+    from arkindex_worker.worker.configuration import is_item_list
+
+    assert is_item_list(config) is expected
+
+
 # --- extras and parent files ---------------------------------------------------------
 
 
