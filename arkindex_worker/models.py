@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import requests
 
-from arkindex_worker import iiif, image_io, prefetch
+from arkindex_worker import generation, iiif, image_io, prefetch
 from arkindex_worker.geometry import polygon_bounding_box
 from arkindex_worker.iiif import IIIF_FULL
 from arkindex_worker.types import Polygon
@@ -40,20 +40,16 @@ __all__ = [
 IMAGE_EXTENSION = "jpg"
 """File extension requested from IIIF servers by 0.6-era image calls."""
 
-# 14 §3.0 R3b: a worker configured the current way gets 0.6 image defaults.
-# Elements do not know their worker, so configure() publishes the choice here.
-_modern_image_defaults = False
-
 
 def use_modern_image_defaults(enabled: bool) -> None:
     """Make every [Element.open_image][arkindex_worker.models.Element.open_image] use 0.6 defaults.
 
-    ``BaseWorker.configure()`` enables it for workers configured through
-    ``RetrieveWorkerRunConfiguration``; ``False`` (the initial value) keeps the 0.4
-    defaults. With 0.6 defaults, resizing with both limits keeps the image ratio.
+    Sets the current generation (`arkindex_worker.generation`), which
+    ``BaseWorker.configure()`` decides: 0.6 for workers configured through
+    ``RetrieveWorkerRunConfiguration``, else 0.4 (the initial value). With 0.6
+    defaults, resizing with both limits keeps the image ratio.
     """
-    global _modern_image_defaults
-    _modern_image_defaults = bool(enabled)
+    generation.use(generation.GENERATION_0_6 if enabled else generation.GENERATION_0_4)
 
 
 class MagicDict(dict):
@@ -222,7 +218,8 @@ class Element(MagicDict):
         """
         extension = kwargs.pop("extension", None)
         preserve_ratio = kwargs.pop(
-            "preserve_ratio", extension is not None or _modern_image_defaults
+            "preserve_ratio",
+            extension is not None or generation.current().modern_image_defaults,
         )
         zone = self._require_zone()
         url_of = functools.partial(

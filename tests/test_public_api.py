@@ -158,6 +158,9 @@ OURS = {
         "for_messages", "hide_queries", "origin", "without_credentials",
     },
     "arkindex_worker.api.shared": {"http_client", "use_for_downloads"},
+    "arkindex_worker.generation": {
+        "GENERATION_0_4", "GENERATION_0_6", "Generation", "current", "use",
+    },
     "arkindex_worker.api.protocol": {"ApiClient"},
     "arkindex_worker.api.validation": {
         "PAGINATION_KEYWORDS", "check_call", "check_parameters", "find_operation",

@@ -199,9 +199,9 @@ class WorkerFactory:
                     worker.api_client.close()
             if db.database is not None and not db.is_closed():
                 db.close()
-        if "arkindex_worker.models" in sys.modules:
-            from arkindex_worker.models import use_modern_image_defaults
+        if "arkindex_worker.generation" in sys.modules:
+            from arkindex_worker import generation
 
-            use_modern_image_defaults(False)
+            generation.use(generation.GENERATION_0_4)
         logger.setLevel(self._log_level)
         self.workers.clear()

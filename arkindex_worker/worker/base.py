@@ -18,7 +18,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from arkindex_worker import configure_logging, logger
+from arkindex_worker import configure_logging, generation, logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse, options_from_env
 from arkindex_worker.api.shared import use_for_downloads
 from arkindex_worker.errors import (
@@ -26,7 +26,6 @@ from arkindex_worker.errors import (
     MissingCorpusError,
     SecretUnavailableError,
 )
-from arkindex_worker.models import use_modern_image_defaults
 from arkindex_worker.validation import check
 from arkindex_worker.worker.configuration import (
     is_item_list,
@@ -95,6 +94,8 @@ class BaseWorker:
         self.task_parents: list[str] = []
         self.config: dict = {}
         self.secrets: dict = {}
+        # Decided once by configure() (see arkindex_worker.generation)
+        self.generation = generation.GENERATION_0_4
         self.worker_details: dict = {}
 
         self.setup_api_client()
@@ -304,11 +305,16 @@ class BaseWorker:
         if self.user_configuration.get("debug"):
             self._enable_debug()
 
+    def _use_generation(self, decided: generation.Generation) -> None:
+        """Keep the run's generation, decided once by `configure`; make it current."""
+        self.generation = decided
+        generation.use(decided)
+
     def _configure_from_worker_version(
         self, version_configuration: dict, worker_run: dict
     ) -> None:
         """Legacy path: configuration embedded in the worker version (0.4 servers)."""
-        use_modern_image_defaults(False)
+        self._use_generation(generation.GENERATION_0_4)
         self.config = version_configuration.get("configuration", {})
         for key, spec in version_configuration.get("user_configuration", {}).items():
             if "default" in spec and key not in self.model_configuration:
@@ -322,7 +328,7 @@ class BaseWorker:
 
     def _configure_from_run_configuration(self) -> None:
         """Current path: the effective configuration computed by the server."""
-        use_modern_image_defaults(True)
+        self._use_generation(generation.GENERATION_0_6)
         logger.info(f"Using worker run configuration {self.worker_run_id}")
         items = self.api_client.request(
             "RetrieveWorkerRunConfiguration", id=self.worker_run_id

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from arkindex_worker import models
+from arkindex_worker import generation, models
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.models import Dataset, Set
 from arkindex_worker.worker import (
@@ -296,7 +296,9 @@ def test_current_configuration_path(api_env, mock_api, caplog):
     }
     assert worker.user_configuration == worker.config
     assert worker.secrets == {}
-    assert models._modern_image_defaults is True
+    assert worker.generation == generation.GENERATION_0_6
+    assert generation.current() is worker.generation
+    assert generation.current().modern_image_defaults is True
     assert info_and_up(caplog)[-3:] == [
         (logging.INFO, "Loaded Worker Fake worker @ 123412 from API"),
         (logging.INFO, f"Using worker run configuration {WORKER_RUN_ID}"),
@@ -317,7 +319,8 @@ def test_legacy_path_with_flag_false(api_env, mock_api):
     worker = configure(mock_api, payload, None)
     assert worker.config == {"legacy": True}
     assert len(mock_api.calls) == 1
-    assert models._modern_image_defaults is False
+    assert worker.generation == generation.GENERATION_0_4
+    assert generation.current().modern_image_defaults is False
 
 
 def test_current_path_with_model_version(api_env, mock_api, caplog):
