@@ -38,7 +38,7 @@ from arkindex_worker.worker.dataset import (
     DatasetState,
     MissingDatasetArchive,
 )
-from arkindex_worker.worker.element import ElementMixin, check_element_id
+from arkindex_worker.worker.element import ElementMixin, valid_element_id
 from arkindex_worker.worker.entity import EntityMixin
 from arkindex_worker.worker.image import ImageMixin
 from arkindex_worker.worker.metadata import MetaDataMixin, MetaType
@@ -290,8 +290,8 @@ class ElementsWorker(
         """How to get the element of ``item``: now, ahead in the background, or later."""
         if isinstance(item, CachedElement | Element):
             return Deferred(lambda: item, ready=lambda: True)
-        if overlap.enabled and self._plain("retrieve_element"):
-            check_element_id(item)
+        ahead = overlap.enabled and self._plain("retrieve_element")
+        if ahead and valid_element_id(item):
             answer = overlap.send(
                 functools.partial(self.api_client.request, "RetrieveElement", id=item)
             )

@@ -82,6 +82,15 @@ def check_element_id(element_id: Any) -> None:
     )
 
 
+def valid_element_id(element_id: Any) -> bool:
+    """Whether `check_element_id` accepts ``element_id``."""
+    try:
+        check_element_id(element_id)
+    except AssertionError:
+        return False
+    return True
+
+
 class ElementMixin(ElementTypesMixin):
     """Create, update and list elements; check the corpus's element types.
 

@@ -224,3 +224,16 @@ def test_test_double_client_keeps_upstream_order(build, mock_api):
     worker.run()
     assert set(calls) == {threading.main_thread()}
     assert sent(mock_api) == UPSTREAM_ORDER
+
+
+def test_invalid_item_fails_its_element_only(build, mock_api, caplog):
+    """An item retrieve_element refuses fails that element, as without overlap."""
+    worker = build([FIRST, SECOND])
+    worker.get_elements = lambda: [FIRST, "", SECOND]
+    worker.run()
+    assert sorted(sent(mock_api)) == sorted(UPSTREAM_ORDER[:6])
+    assert (
+        "Failed running worker on element : AssertionError(\"element_id shouldn't "
+        'be null and should be of type str")'
+    ) in caplog.messages
+    assert caplog.messages[-1] == "Ran on 3 elements: 2 completed, 1 failed"
