@@ -95,8 +95,9 @@ class Overlap:
     Disabled, every request is sent at once on the calling thread, in
     upstream's order. Callbacks registered with `after` always run on the main
     thread, in `collect`. Leaving the ``with`` block waits for every background
-    request; after an interrupt (Ctrl-C, SIGTERM) it waits `INTERRUPT_GRACE`
-    seconds at most for the final updates, and the threads are abandoned.
+    request, also when an error leaves it; after an interrupt (Ctrl-C,
+    SIGTERM) it waits `INTERRUPT_GRACE` seconds at most for the final updates,
+    and the threads are abandoned.
     """
 
     def __init__(self, enabled: bool) -> None:
@@ -116,7 +117,8 @@ class Overlap:
                 if remaining <= 0:
                     break
                 _wait(future, remaining)
-        elif exc_type is None:
+        else:
+            # Also when an error stops the loop: no final update is lost
             self.collect(wait=True)
         for jobs in self._lanes.values():
             jobs.put(None)
@@ -176,15 +178,23 @@ class Overlap:
             for item in items:
                 yield item, prepare(item), None
             return
-        window: deque[tuple[Any, Retrieval]] = deque()
+        window: deque[tuple[Any, Retrieval | None]] = deque()
         iterator = iter(items)
+        failure: Exception | None = None
         while True:
-            while len(window) <= READ_AHEAD:
-                item = next(iterator, _END)
+            while failure is None and len(window) <= READ_AHEAD:
+                try:
+                    item = next(iterator, _END)
+                except Exception as error:
+                    # Raised when the run reaches it, as without reading ahead
+                    failure = error
+                    break
                 if item is _END:
                     break
                 window.append((item, prepare(item)))
             if not window:
+                if failure is not None:
+                    raise failure
                 return
             item, retrieval = window.popleft()
             upcoming = window[0][1] if window else None

@@ -237,3 +237,32 @@ def test_invalid_item_fails_its_element_only(build, mock_api, caplog):
         'be null and should be of type str")'
     ) in caplog.messages
     assert caplog.messages[-1] == "Ran on 3 elements: 2 completed, 1 failed"
+
+
+def test_error_stopping_the_loop_loses_no_final_update(build, mock_api):
+    """Elements already processed are marked so before the error propagates."""
+    worker = build([FIRST, SECOND])
+
+    def elements():
+        yield FIRST
+        yield SECOND
+        raise RuntimeError("listing broke")
+
+    worker.get_elements = lambda: ListLike(elements())
+    worker.process_element = lambda element: threading.Event().wait(0.005)
+    with pytest.raises(RuntimeError, match="listing broke"):
+        worker.run()
+    assert sorted(sent(mock_api)) == sorted(UPSTREAM_ORDER[:6])
+
+
+class ListLike:
+    """An iterable with a length, failing while it is iterated."""
+
+    def __init__(self, iterator) -> None:
+        self.iterator = iterator
+
+    def __iter__(self):
+        return self.iterator
+
+    def __len__(self) -> int:
+        return 3
