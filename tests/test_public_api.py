@@ -148,6 +148,7 @@ OURS = {
     },
     "arkindex_worker.worker.report": {"Progress", "failure_message", "report"},
     "arkindex_worker.worker.activity": {"WorkerActivityIterator"},
+    "arkindex_worker.worker.dataset_worker": {"DatasetWorker"},
     "arkindex_worker.worker.selection": {"invalid_uuids", "load_elements_list"},
     "arkindex_worker.interrupts": {
         "SIGINT_STATUS", "SIGTERM_STATUS", "Interrupted", "Terminated", "exit_status",
