@@ -24,7 +24,7 @@ from typing import Any
 import peewee
 
 from arkindex_worker import iiif, image_io, logger, prefetch
-from arkindex_worker.errors import CacheDatabaseError
+from arkindex_worker.errors import CacheDatabaseError, OfflineWriteRejected
 from arkindex_worker.geometry import polygon_bounding_box
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "initial_elements",
     "insert_rows",
     "merge_parents_cache",
+    "reject_failed_writes",
     "unsupported_cache",
 ]
 
@@ -59,6 +60,9 @@ SQL_VERSION = 3
 
 db = peewee.SqliteDatabase(None)
 """The deferred cache database, initialised by `init_cache_db`."""
+
+# The database on which a rejected write-through is an error (offline), if any
+_rejecting: dict[str, Any] = {"database": None}
 
 # Page cache of the merge connection, in KiB.
 _MERGE_CACHE_KIB = 64 * 1024
@@ -151,6 +155,7 @@ class CachedElement(peewee.Model):
         url_of = functools.partial(
             CachedElement._download_url, max_width=max_width, max_height=max_height
         )
+        image_io.check_image_url(url_of(self))
         opened = image_io.patchable("open_image")(
             url_of(self),
             *args,
@@ -324,6 +329,7 @@ def init_cache_db(path: Path | str) -> None:
             directory does not exist.
     """
     db.init(path, pragmas={"foreign_keys": 1, "ignore_check_constraints": 0})
+    _rejecting["database"] = None
     db.connect()
     logger.info(f"Connected to cache on {path}")
 
@@ -492,16 +498,34 @@ def insert_rows(model: type[peewee.Model], rows: Iterable[dict]) -> None:
             model.insert_many(batch).execute()
 
 
+def reject_failed_writes() -> None:
+    """Make a write the database rejects an error, on the current database (our addition).
+
+    Used offline, where the database is where results go: the helper then
+    fails as a ``400`` answer would online. Until `init_cache_db` opens a
+    database again.
+    """
+    _rejecting["database"] = db.database
+
+
 @contextmanager
 def cache_write(what: str) -> Iterator[None]:
     """Write-through block: an `IntegrityError` only logs a WARNING (our addition).
 
     The API call already succeeded, so the helper still returns its result;
-    ``what`` names the rows in the message, e.g. ``transcriptions``.
+    ``what`` names the rows in the message, e.g. ``transcriptions``. Offline
+    (`reject_failed_writes`), the error is raised instead.
+
+    Raises:
+        OfflineWriteRejected: offline, the database rejected the rows.
     """
     try:
         yield
     except peewee.IntegrityError as e:
+        if _rejecting["database"] is not None and _rejecting["database"] == db.database:
+            raise OfflineWriteRejected(
+                f"The database rejected the created {what}: {e}"
+            ) from e
         logger.warning(f"Couldn't save created {what} in local cache: {e}")
 
 

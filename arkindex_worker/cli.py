@@ -26,6 +26,8 @@ write, and is ``Type: message`` otherwise (just the message for a bare
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -34,6 +36,7 @@ from typing import Any, NoReturn
 import requests
 
 from arkindex_worker import configure_logging, logger
+from arkindex_worker.api.options import DEFAULT_BASE_URL
 from arkindex_worker.errors import (
     ArchiveError,
     ErrorResponse,
@@ -87,7 +90,55 @@ def _describe_network_error(error: requests.RequestException) -> str:
     text = str(error)
     match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
     reason = match.group(1) if match else text or type(error).__name__
-    return f"Could not reach the Arkindex API{_where(error)}: {reason}"
+    where = _where(error)
+    on_default = where.startswith(f" at {DEFAULT_BASE_URL}")
+    note = (
+        _DEFAULT_URL_NOTE
+        if on_default and not os.environ.get("ARKINDEX_API_URL")
+        else ""
+    )
+    return f"Could not reach the Arkindex API{where}{note}: {reason}"
+
+
+_DEFAULT_URL_NOTE = " (the default server, as ARKINDEX_API_URL is unset)"
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """Upstream's format, with the hints the run loop attaches to its records."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        hint = getattr(record, "arkindex_hint", None)
+        if not hint:
+            return line
+        if record.exc_info or record.stack_info:
+            return line
+        return line + hint
+
+
+def _console_filter(record: logging.LogRecord) -> bool:
+    """Drop the detail lines (``arkindex_detail``) unless debug output is on."""
+    if not getattr(record, "arkindex_detail", False):
+        return True
+    return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _configure_console() -> None:
+    """Our logging set-up; when it is ours, the console shows the hints."""
+    root = logging.getLogger()
+    ours = not root.handlers
+    configure_logging()
+    if not ours:
+        return
+    for handler in root.handlers:
+        previous = handler.formatter
+        handler.setFormatter(
+            _ConsoleFormatter(
+                previous._fmt if previous else None,
+                previous.datefmt if previous else None,
+            )
+        )
+        handler.addFilter(_console_filter)
 
 
 def _verbose(worker: Any) -> bool:
@@ -105,7 +156,7 @@ def run_worker(worker_class: Callable[..., Any], *args: Any, **kwargs: Any) -> N
         *args: positional arguments of the worker's constructor.
         **kwargs: keyword arguments of the worker's constructor.
     """
-    configure_logging()
+    _configure_console()
     worker = None
     try:
         worker = worker_class(*args, **kwargs)

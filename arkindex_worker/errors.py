@@ -5,23 +5,30 @@ BaseException
 └── ArkindexWorkerBaseException       root of the tree                              exit_code
     ├── ArkindexWorkerError (Exception)  our errors: `except Exception` catches them    1
     │   ├── ErrorResponse                 an HTTP 4xx/5xx answer (title, status_code, content)
-    │   │   └── ArkindexError             a standardised Arkindex error payload
-    │   │       ├── ArkindexServerError       5xx, type "server_error"
-    │   │       ├── ArkindexClientError       type "client_error"
-    │   │       │   └── ArkindexValidationError   type "validation_error"
-    │   │       └── ArkindexConflictError     409 "client_error" with an existing_id
+    │   │   ├── ArkindexError             a standardised Arkindex error payload
+    │   │   │   ├── ArkindexServerError       5xx, type "server_error"
+    │   │   │   ├── ArkindexClientError       type "client_error"
+    │   │   │   │   └── ArkindexValidationError   type "validation_error"
+    │   │   │   └── ArkindexConflictError     409 "client_error" with an existing_id
+    │   │   └── OfflineWriteRejected      offline: the database rejected a write (as a 400)
     │   ├── ClientError                   the call cannot be made (nothing was sent)
     │   ├── SchemaError                   no usable OpenAPI document
     │   ├── UnexpectedContentError (ValueError)   a success answer that is not the JSON expected
+    │   │   ├── InvalidStatusError        an HTTP status below 100 or from 600 up
+    │   │   └── AnswerLimitError          an answer too large or JSON nested too deep
+    │   ├── InvalidHeaderValueError (requests.InvalidHeader)   a header value HTTP cannot carry
     │   ├── UnconfirmedWriteError (requests.RequestException)   a write was sent, its answer was lost
     │   │   └── Unconfirmed<Name> (+ requests.<Name>, e.g. ReadTimeout)   made on demand, never re-sent
     │   ├── RedirectedWriteError (requests.RequestException)   a write answered by a redirect
     │   ├── UnknownCountError (TypeError)         a paginated operation without a total count
     │   ├── IncompletePaginationError     a page could not be loaded: the listing would be incomplete
+    │   │   ├── InvalidPaginationError    pages that contradict each other (count, next, cursor)
+    │   │   └── PaginationLimitError      a listing of more pages than the client's cap
     │   ├── CacheDatabaseError (AssertionError)   a cache file that cannot be used
     │   ├── OfflineUnavailableError (NotImplementedError)   the operation needs a server
     │   ├── ArchiveError                  an archive could not be read or written
     │   │   └── UnsafeArchiveError        a tar member would land outside the extraction directory
+    │   ├── UnsafePathError (ValueError)  a name from data that is not a plain file name
     │   ├── MissingCorpusError            no ARKINDEX_CORPUS_ID
     │   ├── SecretUnavailableError        a secret neither on the API nor in a local file
     │   ├── ExtrasDirNotFoundError        no directory of extra files
@@ -35,7 +42,12 @@ BaseException
     ├── WorkerExit (SystemExit)           the run stops quietly with status `code`        1
     │   ├── RunFailed                     the run did nothing useful                       1
     │   │   ├── NothingToProcess          no element or set to process                    1
-    │   │   └── EveryItemFailed           every element or set failed                     1
+    │   │   ├── EveryItemFailed           every element or set failed                     1
+    │   │   ├── TooManyFailures           --max-failures elements or sets failed          1
+    │   │   ├── AuthenticationFailed      the API refused the token (401, or a first 403) 1
+    │   │   ├── ServerUnreachable         the API could not be reached on the first item  1
+    │   │   ├── ConfigurationFailed       generation 0.6: the worker could not be configured 1
+    │   │   └── DatabaseFull              offline: the database's disk is full            1
     │   └── Interrupted (+KeyboardInterrupt)   an interrupted run                         130 or 143
     └── Terminated (KeyboardInterrupt)    SIGTERM was received (becomes Interrupted)      143
 ```
@@ -72,6 +84,7 @@ import requests
 __all__ = [
     "SIGINT_STATUS",
     "SIGTERM_STATUS",
+    "AnswerLimitError",
     "ArchiveError",
     "ArkindexClientError",
     "ArkindexConflictError",
@@ -80,8 +93,11 @@ __all__ = [
     "ArkindexValidationError",
     "ArkindexWorkerBaseException",
     "ArkindexWorkerError",
+    "AuthenticationFailed",
     "CacheDatabaseError",
     "ClientError",
+    "ConfigurationFailed",
+    "DatabaseFull",
     "ErrorResponse",
     "EveryItemFailed",
     "ExportNotFinishedError",
@@ -89,6 +105,9 @@ __all__ = [
     "FailedExportError",
     "IncompletePaginationError",
     "Interrupted",
+    "InvalidHeaderValueError",
+    "InvalidPaginationError",
+    "InvalidStatusError",
     "MissingCorpusError",
     "MissingDatasetArchive",
     "MissingElementType",
@@ -97,15 +116,20 @@ __all__ = [
     "NoExportURLError",
     "NothingToProcess",
     "OfflineUnavailableError",
+    "OfflineWriteRejected",
+    "PaginationLimitError",
     "RedirectedWriteError",
     "RunFailed",
     "SchemaError",
     "SecretUnavailableError",
+    "ServerUnreachable",
     "Terminated",
+    "TooManyFailures",
     "UnconfirmedWriteError",
     "UnexpectedContentError",
     "UnknownCountError",
     "UnsafeArchiveError",
+    "UnsafePathError",
     "WorkerExit",
     "exit_status",
 ]
@@ -245,6 +269,25 @@ class UnexpectedContentError(ArkindexWorkerError, ValueError):
         )
 
 
+class InvalidStatusError(UnexpectedContentError):
+    """An answer whose HTTP status is below 100 or from 600 up: it means nothing."""
+
+
+class AnswerLimitError(UnexpectedContentError):
+    """An answer over a limit of the client: its size or its JSON depth.
+
+    See `arkindex_worker.api.answers` for the limits and their variables.
+    """
+
+
+class InvalidHeaderValueError(ArkindexWorkerError, requests.exceptions.InvalidHeader):
+    """A header value HTTP cannot carry (line break, NUL, non-latin-1 character).
+
+    The message names the header, never its value (a token, a credential).
+    Nothing was sent.
+    """
+
+
 class UnconfirmedWriteError(ArkindexWorkerError, requests.RequestException):
     """Mixin of the errors raised when a write was sent but its answer was lost.
 
@@ -280,6 +323,18 @@ class IncompletePaginationError(ArkindexWorkerError):
     """A page could not be loaded: stopping, as the data would be incomplete."""
 
 
+class InvalidPaginationError(IncompletePaginationError):
+    """The server's pages contradict themselves: the listing cannot be trusted.
+
+    An invalid `count`, a `next` page already given, a cursor that does not
+    change, more pages than the count explains, or a page that is not a page.
+    """
+
+
+class PaginationLimitError(IncompletePaginationError):
+    """A listing would take more pages than the client's cap (`ARKINDEX_API_MAX_PAGES`)."""
+
+
 # ---------------------------------------------------------------- cache, offline, archives
 
 
@@ -296,12 +351,31 @@ class OfflineUnavailableError(ArkindexWorkerError, NotImplementedError):
     """The operation needs an Arkindex server: it cannot run offline."""
 
 
+class OfflineWriteRejected(ErrorResponse):
+    """Offline: the database rejected a write (a foreign key, a trigger, a constraint).
+
+    The element fails as it would with a ``400 Bad Request`` answer online; the
+    ``detail`` of ``content`` holds the database's message.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("400 Bad Request", 400, {"detail": detail})
+
+
 class ArchiveError(ArkindexWorkerError):
     """An archive could not be compressed, decompressed, read or created."""
 
 
 class UnsafeArchiveError(ArchiveError):
     """A tar member would be written outside the extraction directory."""
+
+
+class UnsafePathError(ArkindexWorkerError, ValueError):
+    """A name from the server or a database is not a plain file name.
+
+    Raised before the name becomes a path component: it holds a separator,
+    is ``.`` or ``..``, or is absolute. Derives from `ValueError` (a bad value).
+    """
 
 
 # ---------------------------------------------------------------- worker set-up and mixins
@@ -379,6 +453,36 @@ class NothingToProcess(RunFailed):
 
 class EveryItemFailed(RunFailed):
     """Every element or set of the run failed (status 1)."""
+
+
+class TooManyFailures(RunFailed):
+    """``--max-failures`` elements or sets failed: the run stopped early (status 1)."""
+
+
+class AuthenticationFailed(RunFailed):
+    """The API refused the run's token (status 1): missing, invalid or expired.
+
+    A 401 answer to any request of the run, or a 403 to its first request.
+    """
+
+
+class ServerUnreachable(RunFailed):
+    """The API could not be reached for the run's first item (status 1)."""
+
+
+class ConfigurationFailed(RunFailed):
+    """Generation 0.6: ``configure()`` failed in ``run()`` (status 1).
+
+    Logged as ``Failed to configure this worker: {error!r}``; the error is the
+    ``__cause__``. Under generation 0.4 the error itself propagates.
+    """
+
+
+class DatabaseFull(RunFailed):
+    """Offline: the database or its disk is full; the run stopped (status 1).
+
+    The line logged names ``database or disk is full`` and the database's path.
+    """
 
 
 class Interrupted(WorkerExit, KeyboardInterrupt):

@@ -53,10 +53,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from arkindex_worker import logger
+from arkindex_worker import generation, logger
 from arkindex_worker.geometry import BoundingBox, polygon_bounding_box
 from arkindex_worker.iiif import IIIF_FULL, IIIF_MAX, IIIF_URL
 from arkindex_worker.image_io import (
+    _user_agent,
     download_image,
     download_tiles,
     open_image,
@@ -76,6 +77,7 @@ __all__ = [
     "IIIF_FULL",
     "IIIF_MAX",
     "IIIF_URL",
+    "IIIF_USER_AGENT",
     "IMAGE_RATIO",
     "IMAGE_RATIOS",
     "REQUEST_TIMEOUT",
@@ -104,6 +106,14 @@ IMAGE_RATIO = [1, 0.9, 0.85, 0.80, 0.75, 0.70, 0.60, 0.50, 0.40, 0.30]
 IMAGE_RATIOS = [round(1 - step * 0.05, 2) for step in range(20)]
 """0.6 ratios, from 1.0 down to 0.05 by 0.05."""
 
+IIIF_USER_AGENT = _user_agent()
+"""``User-Agent`` of the image requests: ``Teklia/Workers {version}``."""
+
+
+def _follows_0_6() -> bool:
+    """Whether the image helpers follow generation 0.6 (the current one, spec 15 §15)."""
+    return generation.current().name == generation.GENERATION_0_6.name
+
 
 # ------------------------------------------------------------------ polygons
 
@@ -113,9 +123,14 @@ def trim_polygon(polygon: Polygon, image_width: int, image_height: int) -> Polyg
 
     A closed polygon (last point equal to the first) stays closed.
 
+    Under generation 0.6: at least three points, other messages, no duplicate
+    removal and no re-closing.
+
     Raises:
         AssertionError: the polygon is invalid or entirely outside the image.
     """
+    if _follows_0_6():
+        return _trim_polygon_0_6(polygon, image_width, image_height)
     check(
         isinstance(polygon, list | tuple),
         "Input polygon must be a valid list or tuple of points.",
@@ -144,6 +159,33 @@ def trim_polygon(polygon: Polygon, image_width: int, image_height: int) -> Polyg
     if list(polygon[-1]) == list(polygon[0]):
         trimmed.append(list(trimmed[0]))
     return trimmed
+
+
+def _trim_polygon_0_6(polygon: Polygon, image_width: int, image_height: int) -> Polygon:
+    check(
+        isinstance(polygon, list | tuple),
+        "Polygon must be a valid list or tuple of points.",
+    )
+    check(len(polygon) >= 3, "Polygon should have at least three points.")
+    check(
+        all(isinstance(point, list | tuple) for point in polygon),
+        "Polygon points must be tuples or lists.",
+    )
+    check(
+        all(len(point) == 2 for point in polygon),
+        "Polygon points must be tuples or lists of 2 elements.",
+    )
+    check(
+        all(isinstance(x, int) and isinstance(y, int) for x, y in polygon),
+        "Polygon point coordinates must be integers.",
+    )
+    check(
+        any(x <= image_width and y <= image_height for x, y in polygon),
+        "This polygon is entirely outside the image's bounds.",
+    )
+    return [
+        [min(image_width, max(0, x)), min(image_height, max(0, y))] for x, y in polygon
+    ]
 
 
 _Ring = list[tuple[float, float]]
@@ -200,12 +242,22 @@ def revert_orientation(
     Raises:
         AssertionError: invalid arguments, or an element without polygon.
     """
-    check_element_or_cached(element)
+    modern = _follows_0_6()
+    if modern:
+        check(
+            element and isinstance(element, Element),
+            "element shouldn't be null and should be an Element",
+        )
+    else:
+        check_element_or_cached(element)
     check(
         polygon and isinstance(polygon, list),
         "polygon shouldn't be null and should be a list",
     )
-    check(isinstance(reverse, bool), "Reverse should be a bool")
+    check(
+        isinstance(reverse, bool),
+        "reverse should be a bool" if modern else "Reverse should be a bool",
+    )
     if isinstance(element, Element):
         check(
             element.get("zone") and element.zone.get("polygon"),
@@ -297,7 +349,12 @@ def resized_images(
         for key in ("max_pixels_short", "max_pixels_long", "use_base64")
         if key in kwargs
     }
-    if modern:
+    if modern and max_pixels is not None:
+        raise TypeError(
+            "resized_images() takes either max_pixels or the 0.6 keywords "
+            f"({', '.join(modern)}), not both"
+        )
+    if modern or (max_pixels is None and _follows_0_6()):
         yield from _resized_images_modern(
             args, element, max_bytes=max_bytes, kwargs=kwargs, **modern
         )
@@ -340,38 +397,60 @@ def _resized_images_modern(
     max_pixels_long: int | None = None,
     use_base64: bool = False,
 ) -> Iterator[Any]:
-    """0.6 ``resized_images``: limits per side, ratios of ``IMAGE_RATIOS``."""
+    """0.6 ``resized_images`` (spec 15 §15): limits per side, ``IMAGE_RATIOS``."""
+    Image = require_pillow()
     box = polygon_bounding_box(element.polygon)
     width, height = box.width, box.height
     logger.info(f"This element's image dimensions are ({width} x {height}).")
-    portrait = height > width
-    limits = (
+    portrait = width <= height
+    limit_w, limit_h = (
         (max_pixels_short, max_pixels_long)
         if portrait
         else (max_pixels_long, max_pixels_short)
     )
-    # Scale factor each side needs to fit its limit; the larger decides.
-    factors = [
-        side / limit if limit else 1.0 for side, limit in zip((width, height), limits)
-    ]
-    if factors[0] >= factors[1]:
-        side, param, factor = width, "max_width", factors[0]
-    else:
-        side, param, factor = height, "max_height", factors[1]
-    if factor > 1:
+    # A limit the image already fits in is no limit
+    limit_w = limit_w if limit_w is not None and limit_w < width else None
+    limit_h = limit_h if limit_h is not None and limit_h < height else None
+    if limit_w or limit_h:
         logger.warning(
-            f"Maximum image input size supported is ({limits[0] or width} x {limits[1] or height})."
+            f"Maximum image dimensions supported are ({limit_w or width} x {limit_h or height})."
         )
         logger.warning("The image will be resized.")
-    largest = math.floor(side / max(factor, 1.0))
-    sizes = sorted(
-        {max(1, round(ratio * largest)) for ratio in IMAGE_RATIOS}, reverse=True
-    )
+    param, value = _resized_side(width, height, limit_w, limit_h, portrait)
+    ratios = globals()["IMAGE_RATIOS"]  # read at call time: callers patch it
+    sizes = sorted({min(round(ratio * value), value) for ratio in ratios}, reverse=True)
     for size in sizes:
         with element.open_image_tempfile(*args, **{**kwargs, param: size}) as f:
-            content = Path(f.name).read_bytes()
-            data: Any = base64.b64encode(content).decode() if use_base64 else f
-            length = len(data) if use_base64 else len(content)
+            with Image.open(f) as image:
+                if image.size != (width, height):
+                    logger.warning(
+                        f"The image was resized to ({image.width} x {image.height})."
+                    )
+            f.seek(0)
+            if use_base64:
+                candidate: Any = base64.b64encode(Path(f.name).read_bytes()).decode()
+                length = len(candidate)
+            else:
+                candidate, length = f, Path(f.name).stat().st_size
             if max_bytes and _too_heavy(length, max_bytes):
                 continue
-            yield data
+            yield candidate
+
+
+def _resized_side(
+    width: int,
+    height: int,
+    limit_w: int | None,
+    limit_h: int | None,
+    portrait: bool,
+) -> tuple[str, int]:
+    """The ``open_image`` keyword to resize with, and its largest value."""
+    if limit_w and limit_h:
+        if height / limit_h > width / limit_w:
+            return "max_height", limit_h
+        return "max_width", limit_w
+    if limit_h:
+        return "max_height", limit_h
+    if limit_w:
+        return "max_width", limit_w
+    return ("max_height", height) if portrait else ("max_width", width)

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from arkindex_worker import iiif, logger, prefetch
+from arkindex_worker import generation, iiif, logger, prefetch
 from arkindex_worker.api.shared import http_client
 from arkindex_worker.checks import check
-from arkindex_worker.local_images import open_local
+from arkindex_worker.local_images import check_image_url, open_local
 from arkindex_worker.pillow import (
     orient,
     require_pillow,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
 
 __all__ = [
+    "check_image_url",
     "download_image",
     "download_tiles",
     "open_image",
@@ -160,6 +161,12 @@ def download_tiles(url: str) -> PillowImage:
         info.get("tiles"),
         "Image cannot be retrieved at full size and tiles are not supported",
     )
+    # Generation 0.6 asks IIIF 3 servers (an "id" key) for the "max" size
+    size = (
+        iiif.IIIF_MAX
+        if "id" in info and generation.current().name == generation.GENERATION_0_6.name
+        else iiif.IIIF_FULL
+    )
     tile = max(info["tiles"], key=lambda tile: tile.get("width", 0))
     tile_width = tile["width"]
     tile_height = tile.get("height", tile_width)
@@ -171,7 +178,7 @@ def download_tiles(url: str) -> PillowImage:
             rw, rh = min(tile_width, width - rx), min(tile_height, height - ry)
             logger.debug(f"Downloading tile {tx},{ty}")
             region = iiif.box_region(rx, ry, rw, rh)
-            response = _http("GET", iiif.image_request_url(url, region))
+            response = _http("GET", iiif.image_request_url(url, region, size))
             part = Image.open(BytesIO(response.content))
             aw, ah = part.size
             if aw < rw or ah < rh:

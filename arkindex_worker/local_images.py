@@ -6,7 +6,14 @@ path or a ``file://`` URL, optionally followed by a IIIF image request suffix,
 [open_local][arkindex_worker.local_images.open_local] reads the file and applies
 the region, size, rotation and quality with Pillow ([arkindex_worker.iiif][]
 reads the suffix and the meaning of its parameters). Used by
-[arkindex_worker.image][] for every image it opens or downloads.
+[arkindex_worker.image][] for every image it downloads.
+
+Local images are opened **offline only**: the offline client turns them on
+with [use_local_images][arkindex_worker.local_images.use_local_images], giving
+the folder of the database, against which relative paths resolve (a database
+copied with its image folder keeps working). Online they are off, so an image
+URL from the server must be HTTP(S) (`Image URL must be HTTP(S)`): a path or a
+``file://`` URL in server data never opens a local file.
 """
 
 from __future__ import annotations
@@ -18,19 +25,65 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from arkindex_worker import iiif
+from arkindex_worker.checks import check
 from arkindex_worker.pillow import orient, require_pillow
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
 
-__all__ = ["local_path", "open_local"]
+__all__ = [
+    "check_image_url",
+    "local_images_root",
+    "local_path",
+    "open_local",
+    "use_local_images",
+]
 
 # Upper bound of the scale of a local resize, as a safety net against typos.
 _MAX_UPSCALE = 16
 
+# The folder relative image paths resolve against; None while local images are off.
+_root: Path | None = None
+
+
+def use_local_images(root: Path | str | None) -> None:
+    """Turn local images on, resolving relative paths against ``root``, or off (``None``).
+
+    Called by the offline client with its database's folder (made absolute, so
+    that a later change of directory does not matter).
+    """
+    global _root
+    _root = None if root is None else Path(root).resolve()
+
+
+def local_images_root() -> Path | None:
+    """The folder relative image paths resolve against; ``None`` when local images are off."""
+    return _root
+
+
+def check_image_url(url: str) -> None:
+    """Check the URL of an element's image: online, it must be HTTP(S).
+
+    The element helpers (``Element.open_image``, ``CachedElement.open_image``)
+    call it before opening: offline any local path or URL goes on.
+
+    Raises:
+        AssertionError: ``Image URL must be HTTP(S)``, online, for another URL.
+    """
+    check(
+        _root is not None or url.startswith(("http://", "https://")),
+        "Image URL must be HTTP(S)",
+    )
+
 
 def local_path(url: str) -> str | None:
-    """The file system path of a ``file://`` URL or a plain path; ``None`` for other URLs."""
+    """The file system path of a ``file://`` URL or a plain path; ``None`` for other URLs.
+
+    ``None`` too while local images are off (online). A relative path is
+    resolved against the folder given to `use_local_images`.
+    """
+    if _root is None:
+        return None
     if url.startswith("file://"):
         parsed = urlparse(url)
         if parsed.netloc not in ("", "localhost"):
@@ -38,11 +91,13 @@ def local_path(url: str) -> str | None:
         return url2pathname(parsed.path)
     if re.match(r"^[a-zA-Z][\w+.-]*://", url):
         return None
-    return url
+    return str(_root / url)
 
 
 def open_local(url: str) -> PillowImage | None:
     """Open a local image, applying a IIIF suffix; ``None`` when ``url`` is not local.
+
+    Always ``None`` while local images are off (online).
 
     Raises:
         FileNotFoundError: a ``file://`` URL names no image.

@@ -52,6 +52,11 @@ def use_modern_image_defaults(enabled: bool) -> None:
     generation.use(generation.GENERATION_0_6 if enabled else generation.GENERATION_0_4)
 
 
+def _follows_0_6() -> bool:
+    """Whether the models follow generation 0.6 (the current one, spec 15 §14)."""
+    return generation.current().name == generation.GENERATION_0_6.name
+
+
 class MagicDict(dict):
     """A dict whose keys can also be read, written and deleted as attributes.
 
@@ -122,8 +127,11 @@ class Element(MagicDict):
                 (``default.jpg`` becomes ``default.{extension}``).
 
         On a IIIF 3 image server (``zone.image.server.version`` 3), the ``full``
-        size is requested as ``max``, the only full-size value of IIIF 3.
+        size is requested as ``max``, the only full-size value of IIIF 3. Under
+        generation 0.6, ``extension`` defaults to ``jpg``.
         """
+        if extension is None and _follows_0_6():
+            extension = IMAGE_EXTENSION
         url = self.zone.url
         size = self._iiif3_size(size)
         if extension is not None:
@@ -221,6 +229,8 @@ class Element(MagicDict):
             "preserve_ratio",
             extension is not None or generation.current().modern_image_defaults,
         )
+        if extension is None and _follows_0_6():
+            extension = IMAGE_EXTENSION
         zone = self._require_zone()
         url_of = functools.partial(
             Element._download_url,
@@ -246,6 +256,7 @@ class Element(MagicDict):
             **kwargs,
         }
         try:
+            image_io.check_image_url(url)
             image = image_io.patchable("open_image")(url, *args, **options)
         except requests.HTTPError as e:
             if (
@@ -290,9 +301,16 @@ class Element(MagicDict):
             **kwargs: passed to [open_image][arkindex_worker.models.Element.open_image];
                 a 0.6 ``extension`` keyword replaces ``format`` and names the file.
 
+        Under generation 0.6, ``format`` is the extension (``"jpeg"`` or
+        ``None`` mean ``jpg``), and names the file.
+
         Yields:
             The open, flushed temporary file.
         """
+        if _follows_0_6():
+            with self._open_image_tempfile_0_6(format, *args, **kwargs) as f:
+                yield f
+            return
         extension = kwargs.pop("extension", None)
         suffix = None
         if extension is not None:
@@ -303,6 +321,20 @@ class Element(MagicDict):
             format = "jpeg"
         with tempfile.NamedTemporaryFile(suffix=suffix) as f:
             self.open_image(*args, **kwargs).save(f, format=format)
+            f.flush()
+            yield f
+
+    @contextmanager
+    def _open_image_tempfile_0_6(
+        self, format: str | None, *args: Any, **kwargs: Any
+    ) -> Iterator[IO[bytes]]:
+        extension = kwargs.pop("extension", None)
+        if extension is None:
+            extension = IMAGE_EXTENSION if format in ("jpeg", None) else format
+        pillow_format = "jpeg" if extension == IMAGE_EXTENSION else extension
+        with tempfile.NamedTemporaryFile(suffix=f".{extension}") as f:
+            image = self.open_image(*args, extension=extension, **kwargs)
+            image.save(f, format=pillow_format)
             f.flush()
             yield f
 

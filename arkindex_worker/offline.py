@@ -20,14 +20,14 @@ derived from names (``uuid5``), so they are stable across runs.
 from __future__ import annotations
 
 import atexit
-import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import peewee
 
-from arkindex_worker import iiif, logger
+from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.api.schema import bundled_operations
 from arkindex_worker.api.validation import (
@@ -41,10 +41,12 @@ from arkindex_worker.cache import (
     CachedEntity,
     CachedTranscriptionEntity,
     db,
+    reject_failed_writes,
 )
-from arkindex_worker.errors import OfflineUnavailableError
-from arkindex_worker.geometry import polygon_bounding_box
-from arkindex_worker.types import Polygon
+from arkindex_worker.errors import OfflineUnavailableError, OfflineWriteRejected
+from arkindex_worker.local_images import use_local_images
+from arkindex_worker.offline_records import element_payload
+from arkindex_worker.offline_runs import OfflineRun, prepare_database
 
 __all__ = [
     "OFFLINE_CORPUS_ID",
@@ -111,46 +113,6 @@ def _distinct(field: peewee.Field) -> list[str]:
     return [value for (value,) in field.model.select(field).distinct().tuples()]
 
 
-def _zone_url(image_url: str, polygon: Polygon | str | None) -> str | None:
-    """IIIF URL of the bounding box of a polygon on an image, as the API gives."""
-    if isinstance(polygon, str):
-        polygon = json.loads(polygon)
-    if not polygon:
-        return None
-    region = iiif.box_region(*polygon_bounding_box(polygon))
-    return iiif.image_request_url(image_url.rstrip("/"), region)
-
-
-def element_payload(element: CachedElement) -> dict:
-    """An API-shaped element dict built from a cached element."""
-    zone = None
-    if element.image_id is not None:
-        image = element.image
-        zone = {
-            "polygon": element.polygon,
-            "image": {
-                "id": str(image.id),
-                "url": image.url,
-                "width": image.width,
-                "height": image.height,
-                "s3_url": None,
-                "server": {"max_width": None, "max_height": None},
-            },
-            "url": _zone_url(image.url, element.polygon),
-        }
-    return {
-        "id": str(element.id),
-        "type": element.type,
-        "name": str(element.id),
-        "corpus": {"id": OFFLINE_CORPUS_ID},
-        "zone": zone,
-        "rotation_angle": element.rotation_angle,
-        "mirrored": element.mirrored,
-        "confidence": element.confidence,
-        "worker_run_id": str(element.worker_run_id) if element.worker_run_id else None,
-    }
-
-
 class OfflineClient:
     """Answers API operations from the bound cache database, with no network.
 
@@ -158,17 +120,18 @@ class OfflineClient:
         worker_run_id: attributed to the rows this client writes (may be None).
     """
 
-    def __init__(self, worker_run_id: str | None = None):
+    def __init__(self, worker_run_id: str | None = None, run: OfflineRun | None = None):
         self.worker_run_id = worker_run_id
+        self.run = run
         self.element_types: set[str] = set()
         self.ml_classes: set[str] = set()
         self.entity_types: set[str] = set()
         self._warned_links = False
-        # Every publication commits: without these, each commit waits for the
-        # disk twice. WAL with synchronous=NORMAL stays safe on crashes.
-        db.pragma("journal_mode", "wal")
-        db.pragma("synchronous", "normal")
+        prepare_database()
         db.create_tables([OfflineMetaData])
+        reject_failed_writes()
+        # Image paths in the database are local files, relative to its folder
+        use_local_images(Path(db.database).parent)
         atexit.register(self.close)
         self._handlers: dict[str, Callable[..., Any]] = {
             name.removeprefix("op_"): getattr(self, name)
@@ -180,10 +143,24 @@ class OfflineClient:
         return f"<OfflineClient on {db.database!r}>"
 
     def close(self) -> None:
-        """Leave the database as one self-contained file (no WAL) and close it."""
-        if not db.is_closed():
-            db.pragma("journal_mode", "delete")
-            db.close()
+        """End the run, leave the database as one self-contained file (no WAL), close it.
+
+        Local images are turned off again. When another process still uses
+        the database, the WAL stays for it to checkpoint. Errors are not
+        raised (this runs at exit).
+        """
+        use_local_images(None)
+        if db.is_closed():
+            return
+        if self.run is not None:
+            self.run.close()
+        else:
+            try:
+                db.execute_sql("PRAGMA busy_timeout = 0")
+                db.pragma("journal_mode", "delete")
+            except peewee.DatabaseError as e:
+                logger.debug(f"The database stays in WAL mode: {e}")
+        db.close()
 
     def request(self, operation_id: str, **parameters: Any) -> Any:
         """Answer one operation from the database.
@@ -191,19 +168,31 @@ class OfflineClient:
         The call is first checked against the bundled operation table, as
         `ArkindexClient` checks it (`arkindex_worker.api.validation`).
 
+        A write operation first begins the current element's transaction
+        (`OfflineRun.writing`).
+
         Raises:
             ClientError: the API client would refuse the call.
             OfflineUnavailableError: the operation needs a server.
             ErrorResponse: 404 when a requested object is not in the database.
+            OfflineWriteRejected: the database rejected the write (a foreign
+                key, a trigger, a constraint), as a 400 answer online.
         """
-        check_call(bundled_operations(), operation_id, parameters)
+        operation = check_call(bundled_operations(), operation_id, parameters)
         handler = self._handlers.get(operation_id)
         if handler is None:
             raise OfflineUnavailableError(
                 f"Operation {operation_id} is not available offline"
             )
-        with db.atomic():
-            return handler(**parameters)
+        if self.run is not None and operation.method != "GET":
+            self.run.writing()
+        try:
+            with db.atomic():
+                return handler(**parameters)
+        except peewee.IntegrityError as e:
+            raise OfflineWriteRejected(
+                f"The database rejected {operation_id}: {e}"
+            ) from e
 
     def paginate(self, operation_id: str, **parameters: Any) -> Any:
         """Same as ``request``: offline listings are plain lists.
@@ -274,7 +263,7 @@ class OfflineClient:
 
     def op_CreateElementChildren(self, id: Any, body: dict, **_: Any) -> dict:
         self._warn_links_once()
-        return {"children": list(body["children"])}
+        return {"children": [str(child) for child in body["children"]]}
 
     def op_PartialUpdateElement(self, id: Any, body: dict, **_: Any) -> dict:
         return {**element_payload(self._element(id)), **body}

@@ -11,7 +11,6 @@ import hashlib
 import inspect
 import logging
 import os
-import posixpath
 import shutil
 import tarfile
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+from arkindex_worker import generation
+from arkindex_worker.archives import safe_extract
 from arkindex_worker.errors import ArchiveError, UnsafeArchiveError
 from arkindex_worker.validation import check_int
 
@@ -40,6 +41,7 @@ __all__ = [
     "make_batches",
     "parse_source_id",
     "pluralize",
+    "tar_zst_archive",
     "zstd_compress",
 ]
 
@@ -151,58 +153,22 @@ def decompress_zst_archive(compressed_archive: Path) -> tuple[int, Path]:
     return fd, archive_path
 
 
-def _escapes(path: str) -> bool:
-    """Whether a relative POSIX path leads outside the directory it starts from."""
-    normalized = posixpath.normpath(path)
-    return normalized == ".." or normalized.startswith("../")
-
-
-def _check_member(member: tarfile.TarInfo) -> None:
-    """Refuse a member that would be written, or point, outside the destination."""
-    name = member.name
-    if posixpath.isabs(name) or os.path.isabs(name):
-        reason = "its path is absolute"
-    elif ".." in name.split("/"):
-        reason = "its path contains '..'"
-    elif member.isdev():
-        reason = "it is a device file"
-    elif (member.issym() or member.islnk()) and (
-        posixpath.isabs(member.linkname)
-        # A symbolic link is relative to its own directory, a hard link to the root.
-        or _escapes(
-            posixpath.join(posixpath.dirname(name), member.linkname)
-            if member.issym()
-            else member.linkname
-        )
-    ):
-        reason = f"it links to {member.linkname!r}, outside the destination"
-    else:
-        return
-    raise UnsafeArchiveError(f"Refusing to extract archive member {name!r}: {reason}")
-
-
 def extract_tar_archive(archive_path: Path, destination: Path) -> None:
     """Extract every member of a tar archive under ``destination``.
 
     !!! note "Differs from upstream"
-        Members that would be written outside ``destination`` (absolute names,
-        ``..`` components, links pointing outside, device files) are refused.
+        Every member is checked first, by us on every Python version (see
+        `arkindex_worker.archives`): absolute names, ``..`` components, links
+        leading outside, device files and FIFOs are refused; setuid, setgid
+        and sticky bits are stripped. The members are extracted next to
+        ``destination``, then moved into place: a refused archive leaves
+        nothing behind.
 
     Raises:
-        UnsafeArchiveError: a member would escape ``destination``.
+        UnsafeArchiveError: a member is refused (nothing was written).
+        ArchiveError: the archive cannot be read.
     """
-    try:
-        with tarfile.open(archive_path) as tar:
-            members = tar.getmembers()
-            for member in members:
-                _check_member(member)
-            destination.mkdir(parents=True, exist_ok=True)
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(destination, members=members, filter="data")
-            else:  # pragma: no cover - Python without extraction filters
-                tar.extractall(destination, members=members)
-    except tarfile.ReadError as e:
-        raise ArchiveError(f"Couldn't handle the decompressed Tar archive: {e}") from e
+    safe_extract(archive_path, destination)
 
 
 def extract_tar_zst_archive(
@@ -251,16 +217,29 @@ def zstd_compress(
     return fd, destination, _md5_of_files([destination])
 
 
+def _archive_tuples_0_6() -> bool:
+    """Generation 0.6 archive helpers return no content hash (spec 15 §16)."""
+    return generation.current().name == generation.GENERATION_0_6.name
+
+
 def create_tar_archive(
     path: Path, destination: Path | None = None
-) -> tuple[int | None, Path, str]:
+) -> tuple[int | None, Path, str] | tuple[int | None, Path]:
     """Create an uncompressed tar archive of the directory ``path``.
 
     Returns:
         The descriptor of the temporary file (``None`` when ``destination`` was
         given), the archive path and the content hash: the MD5 of the bytes of
         every regular file, in sorted path order (independent of tar metadata).
+        Under generation 0.6, the descriptor and the path only.
     """
+    result = _tar_archive(path, destination)
+    return result[:2] if _archive_tuples_0_6() else result
+
+
+def _tar_archive(
+    path: Path, destination: Path | None = None
+) -> tuple[int | None, Path, str]:
     fd = None
     if destination is None:
         fd, destination = _new_temp_file(".tar")
@@ -278,15 +257,29 @@ def create_tar_archive(
 
 def create_tar_zst_archive(
     source: Path, destination: Path | None = None
-) -> tuple[int | None, Path, str, str]:
+) -> tuple[int | None, Path, str, str] | tuple[int | None, Path, str]:
     """Create a zstd-compressed tar archive of the directory ``source``.
 
     Returns:
         The descriptor of the temporary file (``None`` when ``destination`` was
         given), the archive path, the MD5 of the archive and the content hash of
-        [create_tar_archive][arkindex_worker.utils.create_tar_archive].
+        [create_tar_archive][arkindex_worker.utils.create_tar_archive]. Under
+        generation 0.6, without the content hash.
     """
-    tar_fd, tar_path, tar_hash = create_tar_archive(source)
+    result = tar_zst_archive(source, destination)
+    return result[:3] if _archive_tuples_0_6() else result
+
+
+def tar_zst_archive(
+    source: Path, destination: Path | None = None
+) -> tuple[int | None, Path, str, str | None]:
+    """`create_tar_zst_archive`'s 4-tuple, whatever the generation.
+
+    The content hash is ``None`` under generation 0.6, whose `create_tar_archive`
+    computes none.
+    """
+    tar_fd, tar_path, *content_hash = create_tar_archive(source)
+    tar_hash = content_hash[0] if content_hash else None
     try:
         zst_fd, zst_path, zst_hash = zstd_compress(tar_path, destination)
     finally:
@@ -354,14 +347,21 @@ def batch_publication(func: _Function) -> _Function:
 def make_batches(
     objects: Sequence, singular_name: str, batch_size: int
 ) -> Generator[Sequence, None, None]:
-    """Yield consecutive slices of at most ``batch_size`` objects, logging each."""
+    """Yield consecutive slices of at most ``batch_size`` objects, logging each.
+
+    The lines stay INFO records (spec 13); with a single batch they are marked
+    as detail, which `run_worker`'s console shows only with debug output.
+    """
     count = len(objects)
+    detail = {"arkindex_detail": count <= batch_size}
     logger.info(
-        f"Creating batches of size {batch_size} to process {count} {pluralize(singular_name, count)}"
+        f"Creating batches of size {batch_size} to process {count} {pluralize(singular_name, count)}",
+        extra=detail,
     )
     for index, start in enumerate(range(0, count, batch_size), start=1):
         batch = objects[start : start + batch_size]
         logger.info(
-            f"Processing batch {index} containing {len(batch)} {pluralize(singular_name, len(batch))}..."
+            f"Processing batch {index} containing {len(batch)} {pluralize(singular_name, len(batch))}...",
+            extra=detail,
         )
         yield batch

@@ -13,11 +13,15 @@ from __future__ import annotations
 import math
 import uuid
 import warnings
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from arkindex_worker.api.validation import text_problem
 from arkindex_worker.cache import CachedElement
 from arkindex_worker.checks import check
+from arkindex_worker.errors import UnsafePathError
 from arkindex_worker.models import Element
+from arkindex_worker.offline_records import OfflineElement
 
 __all__ = [
     "ELEMENT_OR_CACHED",
@@ -32,7 +36,11 @@ __all__ = [
     "check_source_filter",
     "check_str",
     "check_uuid",
+    "is_coordinate",
+    "is_element",
     "item_prefix",
+    "plain_name",
+    "text_problem",
 ]
 
 
@@ -100,9 +108,33 @@ def check_polygon(
         prefix + "polygon points should be lists of two items",
     )
     check(
-        all(isinstance(coord, int | float) for point in polygon for coord in point),
+        all(is_coordinate(coord) for point in polygon for coord in point),
         prefix + "polygon points should be lists of two numbers",
     )
+
+
+def is_coordinate(value: Any) -> bool:
+    """Whether ``value`` is a polygon coordinate: a finite ``int`` or ``float``.
+
+    !!! note "Differs from upstream"
+        Upstream accepts any ``int | float``: booleans (``int`` subclasses), NaN
+        and infinities, which the server then refuses online while the cache
+        stored them offline. They are refused here, online and offline alike.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
+def _element_types(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    types = types if isinstance(types, tuple) else (types,)
+    # Offline rows read as API elements: accepted wherever an Element is
+    return (*types, OfflineElement) if Element in types else types
+
+
+def is_element(value: Any) -> bool:
+    """Whether ``value`` is an API `Element` (or an offline row, which reads as one)."""
+    return isinstance(value, _element_types(Element))
 
 
 def check_element(
@@ -110,8 +142,13 @@ def check_element(
     types: type | tuple[type, ...],
     message: str,
 ) -> None:
-    """Check a truthy instance of ``types`` (e.g. ``Element`` or ``CachedElement``)."""
-    check(value and isinstance(value, types), message)
+    """Check a truthy instance of ``types`` (e.g. ``Element`` or ``CachedElement``).
+
+    Where ``types`` names `Element`, an offline row
+    ([OfflineElement][arkindex_worker.offline_records.OfflineElement]) is accepted
+    too: offline listings yield them instead of API elements.
+    """
+    check(value and isinstance(value, _element_types(types)), message)
 
 
 ELEMENT_OR_CACHED = (
@@ -181,3 +218,29 @@ def check_uuid(value: Any, message: str) -> None:
         uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         raise ValueError(message) from None
+
+
+def plain_name(name: Any, what: str) -> str:
+    """``name`` when it can be one component of a local path, else `UnsafePathError`.
+
+    For names that come from the server or a database (dataset archives, task
+    IDs, artifacts): a non-empty ``str`` without ``/`` or ``\\``, NUL, ``.`` or
+    ``..``, not absolute (nor a Windows drive).
+
+    Args:
+        name: the name to use as a path component.
+        what: what the name is, for the message (``dataset archive``…).
+
+    Raises:
+        UnsafePathError: ``{what} name {name!r} is not a plain file name``.
+    """
+    plain = (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(char in name for char in "/\\\x00")
+        and not PureWindowsPath(name).drive
+        and PurePosixPath(name).name == name
+    )
+    if not plain:
+        raise UnsafePathError(f"{what} name {name!r} is not a plain file name")
+    return name

@@ -11,6 +11,7 @@ slows Python code down) for the peak of Python allocations.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import resource
@@ -148,6 +149,53 @@ def run_offline_single(workdir: Path) -> int:
     return len(ids)
 
 
+def build_offline_runs(workdir: Path) -> None:
+    """Databases of `OFFLINE_RUNS` pages to process offline (copied afresh per run)."""
+    for elements, _ in OFFLINE_RUNS.values():
+        path = workdir / "offline" / f"{elements}.sqlite"
+        create_cache(path)
+        fill_parent(path, elements, elements)
+
+
+class _BulkWorker:
+    """Factory of an ElementsWorker publishing `per_element` transcriptions per element."""
+
+    @staticmethod
+    def build(per_element: int):
+        from arkindex_worker.worker import ElementsWorker
+
+        class Worker(ElementsWorker):
+            def process_element(self, element) -> None:
+                self.create_transcriptions(
+                    [
+                        {
+                            "element_id": str(element.id),
+                            "text": f"benchmark text {n}",
+                            "confidence": 0.5,
+                        }
+                        for n in range(per_element)
+                    ]
+                )
+
+        return Worker(support_cache=True)
+
+
+def run_offline_loop(workdir: Path, part: str) -> int:
+    """A whole offline run: each element publishes its transcriptions in one call."""
+    elements, per_element = OFFLINE_RUNS[part]
+    database = workdir / "offline" / "run.sqlite"
+    shutil.copyfile(workdir / "offline" / f"{elements}.sqlite", database)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    logging.getLogger("arkindex_worker").setLevel(logging.WARNING)
+    sys.argv = ["benchmark", "--dev", "--database", str(database)]
+    _BulkWorker.build(per_element).run()
+    connection = sqlite3.connect(database)
+    rows = connection.execute("SELECT COUNT(*) FROM transcriptions").fetchone()[0]
+    connection.close()
+    return rows - elements
+
+
 PARTS = {
     "merge": run_merge,
     "read": run_read,
@@ -156,6 +204,14 @@ PARTS = {
 }
 OFFLINE_BULK_ROWS = 100_000
 OFFLINE_SINGLE_ROWS = 10_000
+# Whole offline runs: part name -> (elements, transcriptions per element)
+OFFLINE_RUNS = {
+    "offline-run-100000": (1, 100_000),
+    "offline-run-100": (1_000, 100),
+    "offline-run-10": (10_000, 10),
+}
+for _name in OFFLINE_RUNS:
+    PARTS[_name] = functools.partial(run_offline_loop, part=_name)
 
 
 def measure(part: str, workdir: Path, trace: bool) -> dict:
@@ -231,6 +287,13 @@ def main() -> None:
             ("offline-bulk", "create_transcriptions offline"),
             ("offline-single", "create_transcription offline, one call each"),
         ):
+            report(label, measure_in_subprocesses(part, workdir))
+        build_offline_runs(workdir)
+        for part, (count, per_element) in OFFLINE_RUNS.items():
+            label = (
+                f"offline run, {count:,} elements x {per_element} transcriptions "
+                "(one create_transcriptions call each)"
+            )
             report(label, measure_in_subprocesses(part, workdir))
 
 

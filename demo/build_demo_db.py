@@ -2,8 +2,8 @@
 
 Run from the repository root: ``python demo/build_demo_db.py``. The output is
 committed (``demo/images/*.png`` and ``demo/demo.sqlite``); image URLs in the
-database are relative to the ``demo/`` folder, and ``demo/run.py`` makes them
-absolute in its working copy.
+database are relative to the ``demo/`` folder (the database's own), so a copy of
+the database and its ``images`` folder opens its images offline.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`make demo`: run the example worker offline on the bundled demo database.
 
-1. copy ``demo/demo.sqlite`` to ``demo-output/demo.sqlite`` and point its image
-   URLs at the bundled PNG files;
+1. copy ``demo/demo.sqlite`` and its ``images`` folder to ``demo-output/``: the
+   database stores image paths relative to its own folder, so the copy opens
+   the copied images as is;
 2. run the ``worker-demo`` console script on it, offline (``--dev --database``)
    with ``demo/config.yml`` (which turns the image step on): no Arkindex server,
    no network;
@@ -47,15 +48,11 @@ SAMPLES = {
 
 
 def prepare_database(output_dir: Path = OUTPUT_DIR) -> Path:
-    """A fresh working copy of the demo database, with absolute image URLs."""
+    """A fresh working copy of the demo database and of its images folder."""
     output_dir.mkdir(exist_ok=True)
     database = output_dir / "demo.sqlite"
     shutil.copyfile(DEMO_DIR / "demo.sqlite", database)
-    with sqlite3.connect(database) as connection:
-        connection.execute(
-            "UPDATE images SET url = ? || url", ((DEMO_DIR.as_uri() + "/"),)
-        )
-    connection.close()
+    shutil.copytree(DEMO_DIR / "images", output_dir / "images", dirs_exist_ok=True)
     return database
 
 

@@ -1,7 +1,7 @@
 """Build the OpenAPI document bundled with ``arkindex_worker.api``.
 
-Reads the operation tables ``operations-core.yml``, ``operations-data.yml`` and
-``operations-current.yml`` of the specification and writes
+Reads the operation tables ``operations-core.yml``, ``operations-data.yml``,
+``operations-current.yml`` and ``operations-0.6.yml`` of the specification and writes
 ``arkindex_worker/api/openapi.json``, an OpenAPI 3 document the client reads through
 the same code path as a server schema (``x-paginated``, parameter lists, request
 bodies), plus the ``x-download`` extension for operations answering with a file.
@@ -27,7 +27,12 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
 OUTPUT = REPO_ROOT / "arkindex_worker" / "api" / "openapi.json"
-SOURCES = ("operations-core.yml", "operations-data.yml", "operations-current.yml")
+SOURCES = (
+    "operations-core.yml",
+    "operations-data.yml",
+    "operations-current.yml",
+    "operations-0.6.yml",
+)
 API_ROOT = "/api/v1/"
 PATH_PARAMETER = re.compile(r"\{\+?([^}]+)\}")
 

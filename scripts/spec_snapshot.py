@@ -31,7 +31,12 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
 OUTPUT = REPO_ROOT / "tests" / "data" / "spec"
-TABLES = ("operations-core.yml", "operations-data.yml", "operations-current.yml")
+TABLES = (
+    "operations-core.yml",
+    "operations-data.yml",
+    "operations-current.yml",
+    "operations-0.6.yml",
+)
 SIGNATURE = re.compile(r"`([A-Za-z_][\w.]*)\((.*?)\)(?:\s*->[^`]*)?`")
 
 

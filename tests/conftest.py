@@ -38,6 +38,12 @@ def _no_shared_http_client(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_local_images(monkeypatch):
+    """Each test starts online: local images off, whatever an earlier offline client did."""
+    monkeypatch.setattr("arkindex_worker.local_images._root", None)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
     """Clear Arkindex variables, keep data and config dirs in a temp dir, fix argv."""
     for name in list(os.environ):

@@ -22,7 +22,9 @@ from arkindex_worker.validation import (
 CONFIDENCE_MESSAGE = (
     "confidence shouldn't be null and should be a float in [0..1] range"
 )
-numbers = st.integers(-10_000, 10_000) | st.floats(allow_nan=False, width=32)
+numbers = st.integers(-10_000, 10_000) | st.floats(
+    allow_nan=False, allow_infinity=False, width=32
+)
 point = st.lists(numbers, min_size=2, max_size=2)
 
 

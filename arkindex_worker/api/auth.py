@@ -1,18 +1,59 @@
-"""Authentication hook of the API client: token header and CSRF protection."""
+"""Authentication hook of the API client: token header and CSRF protection.
+
+Header values are checked before anything is sent
+([check_header_values][arkindex_worker.api.auth.check_header_values]): a token
+holding a line break or a character outside latin-1 is refused with an
+`InvalidHeaderValueError` naming the header, never showing its value.
+"""
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import re
+from collections.abc import Mapping, MutableMapping
 
 import requests
 from requests.auth import AuthBase
 
 from arkindex_worker.api.urls import origin
+from arkindex_worker.errors import InvalidHeaderValueError
 
-__all__ = ["DEFAULT_CSRF_COOKIE", "SAFE_METHODS", "TokenAuth"]
+__all__ = [
+    "DEFAULT_CSRF_COOKIE",
+    "SAFE_METHODS",
+    "TokenAuth",
+    "check_header_values",
+]
 
 DEFAULT_CSRF_COOKIE = "arkindex.csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Printable latin-1 and tabs, not starting with a space: what HTTP carries as is
+_VALID_VALUE = re.compile(
+    r"(?:[^\s\x00-\x1f\x7f\u0100-\U0010ffff]"
+    r"[^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*)?\Z"
+)
+
+
+def check_header_values(headers: Mapping[str, str | bytes]) -> None:
+    """Refuse header values that HTTP cannot carry, naming the header only.
+
+    A value must be latin-1 text without control characters (tabs aside) nor
+    leading whitespace: a line break would add headers to the request.
+
+    Raises:
+        InvalidHeaderValueError: A value is not valid; its message does not show it.
+    """
+    for name, value in headers.items():
+        if value is None:  # dropped by requests
+            continue
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(value, str) or not _VALID_VALUE.match(value):
+            hint = " (check the API token)" if name.lower() == "authorization" else ""
+            raise InvalidHeaderValueError(
+                f"The value of the {name} header cannot be sent: it holds a line "
+                "break, a control character, leading whitespace or a character "
+                f"outside latin-1{hint}"
+            )
 
 
 class TokenAuth(AuthBase):

@@ -19,7 +19,9 @@ downloads and uploads) through `http_request`.
 
 A success answer that is not the JSON an operation returns (an HTML page from a
 web front-end or a proxy, a body that is not valid JSON) raises
-`UnexpectedContentError`, naming the operation and the content type.
+`UnexpectedContentError`, naming the operation and the content type; so does
+an answer over the client's limits or with an invalid status
+(`arkindex_worker.api.answers`, keyword `limits`).
 
 !!! note "Differs from upstream"
     The upstream client fetches the server schema at construction, and only retries
@@ -42,19 +44,14 @@ from urllib.parse import quote, urljoin, urlparse
 
 import requests
 
+from arkindex_worker.api.answers import AnswerLimits, handle_answer, valid_status
 from arkindex_worker.api.auth import DEFAULT_CSRF_COOKIE, TokenAuth
-from arkindex_worker.api.download import (
-    ACCEPT,
-    content_type,
-    decode_response,
-    looks_like_html,
-)
+from arkindex_worker.api.confirm import confirmation
+from arkindex_worker.api.download import ACCEPT
 from arkindex_worker.api.errors import (
     ClientError,
     ErrorMessage,
     SchemaError,
-    UnexpectedContentError,
-    error_from_response,
 )
 from arkindex_worker.api.options import (
     DEFAULT_BASE_URL,
@@ -142,19 +139,6 @@ def _invalid(text: str, code: str) -> ClientError:
     return ClientError([ErrorMessage(text, code)])
 
 
-def _unexpected(
-    operation: Operation, response: requests.Response, problem: str, detail: str
-) -> UnexpectedContentError:
-    return UnexpectedContentError(
-        operation.id,
-        response.status_code,
-        content_type(response),
-        response.url,
-        problem,
-        detail,
-    )
-
-
 class ArkindexClient:
     """Client of the Arkindex REST API.
 
@@ -177,6 +161,7 @@ class ArkindexClient:
         read_timeout: Seconds to wait for an answer (`ARKINDEX_API_TIMEOUT`, 60).
         retry_time_max: Longest time an exchange keeps retrying
             (`ARKINDEX_API_RETRY_TIME_MAX`, 300 s).
+        limits: Limits on answers (default: `AnswerLimits.from_env()`).
 
     A user name and password in `base_url` are ignored (with a warning): they
     would otherwise travel in headers and appear in logs.
@@ -203,7 +188,9 @@ class ArkindexClient:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         retry_time_max: float | None = None,
+        limits: AnswerLimits | None = None,
     ) -> None:
+        self.limits = AnswerLimits.from_env() if limits is None else limits
         self.timeout = request_timeout(connect_timeout, read_timeout)
         self.retry_policy = RetryPolicy.configure(
             retries=retries,
@@ -275,6 +262,10 @@ class ArkindexClient:
         operations = parse_document(document, bundled_downloads())
         self._schema_operations = operations
         self.document.links.update(operations)
+        for name in [name for name in self.document.links if "@" in name]:
+            # A bundled "X@0.6" form gives way to the server's own X (spec 15 §17)
+            if name not in operations:
+                del self.document.links[name]
         return operations
 
     def load_server_schema(self) -> bool:
@@ -400,41 +391,12 @@ class ArkindexClient:
             data=data,
             headers=headers,
             timeout=self.timeout,
-            stream=operation.download,
+            stream=True,  # read by `handle_answer`, within its limits
         )
         return self._handle(operation, response)
 
     def _handle(self, operation: Operation, response: requests.Response) -> Any:
-        status = response.status_code
-        failed = 400 <= status <= 599
-        expects_json = not failed and not operation.download
-        if expects_json and looks_like_html(response):
-            raise _unexpected(
-                operation,
-                response,
-                "an HTML page",
-                "the API URL may point at a web page, or a proxy answered",
-            )
-        try:
-            content = decode_response(
-                response, as_file=operation.download and not failed
-            )
-        except Exception as error:
-            # A 5xx page is kept as text; a success answer that is not JSON
-            # (or not UTF-8) must not reach worker code as a confusing value
-            if 500 <= status <= 599:
-                content = response.text
-            elif expects_json and isinstance(error, ValueError):
-                raise _unexpected(
-                    operation, response, "an invalid JSON body", str(error)
-                ) from error
-            else:
-                raise
-        if failed:
-            title = f"{status} {response.reason}"
-            raise error_from_response(title, status, content, response)
-        logger.debug("%s %s: %s", operation.method, operation.id, status)
-        return content
+        return handle_answer(operation, response, self.limits)
 
     def request(self, operation_id: str, **parameters: Any) -> Any:
         """Call an operation, retrying as `arkindex_worker.api.retry` describes.
@@ -451,6 +413,7 @@ class ArkindexClient:
                 lambda: self.single_request(operation_id, **parameters),
                 method,
                 operation_id,
+                confirm=confirmation(self, operation_id, parameters),
             )
         except requests.RequestException as error:
             # A download may have been redirected to a pre-signed URL
@@ -566,7 +529,8 @@ class ArkindexClient:
             allow_redirects=allow_redirects,
             verify=verify,
         )
-        if 400 <= response.status_code <= 599:
+        status = response.status_code
+        if not valid_status(status) or 400 <= status <= 599:
             response.close()
             raise requests.HTTPError(
                 f"{response.status_code} {response.reason} for {method} "

@@ -9,7 +9,8 @@ downloads, artifact and export downloads and storage uploads all follow it:
 | HTTP 429 answer | all | yes, waiting `Retry-After` (at most the maximum wait) |
 | never reached the server: `ConnectTimeout`, connection refused, DNS failure | all | yes |
 | may have reached it, no answer: `ReadTimeout`, connection reset or closed | GET, HEAD, OPTIONS | at most `read_retries` times |
-| the same, for a write | others | never: an `UnconfirmedWriteError` is raised at once |
+| the same, for a write with a confirmation (`arkindex_worker.api.confirm`) | others | verify, then retry: a read tells whether it was applied; sent again (at most `read_retries` times) only when it was not |
+| the same, for any other write, or when the read cannot tell | others | never: an `UnconfirmedWriteError` is raised at once |
 | anything else (other 4xx, exceptions of test doubles, …) | all | no |
 
 Every retriable failure shares one budget of attempts (5 in total upstream), and
@@ -52,7 +53,14 @@ from arkindex_worker.api.errors import (
 )
 from arkindex_worker.api.options import env_setting
 
-__all__ = ["IDEMPOTENT_METHODS", "Failure", "RetryPolicy", "classify", "http_status"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "NOT_APPLIED",
+    "Failure",
+    "RetryPolicy",
+    "classify",
+    "http_status",
+]
 
 logger = logging.getLogger("arkindex_worker.api")
 
@@ -62,6 +70,15 @@ SERVER_ERROR = "server error"
 THROTTLED = "throttled"
 NOT_SENT = "not sent"
 UNANSWERED = "unanswered"
+
+
+class _NotApplied:
+    def __repr__(self) -> str:
+        return "NOT_APPLIED"
+
+
+NOT_APPLIED: Any = _NotApplied()
+"""What a confirmation returns when the write whose answer was lost was not applied."""
 
 
 class Failure(NamedTuple):
@@ -245,6 +262,7 @@ class RetryPolicy:
         *,
         attempts: int | None = None,
         idempotent: bool | None = None,
+        confirm: Callable[[UnconfirmedWriteError], Any] | None = None,
     ) -> Any:
         """Run `send` until it succeeds or the policy gives up, then re-raise.
 
@@ -257,14 +275,18 @@ class RetryPolicy:
                 ``retries``).
             idempotent: Whether a lost answer may be re-sent; default: only
                 for GET, HEAD and OPTIONS.
+            confirm: For a write: called with the `UnconfirmedWriteError` of a
+                lost answer, returns the write's answer (it was applied) or
+                `NOT_APPLIED` (it is sent again), or raises. Its ``answered``
+                method, if any, is then given the answer of the exchange.
         """
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         started = time.monotonic()
         try:
-            return send()
+            answer = send()
         except Exception as error:
-            return self._retry(
+            answer = self._retry(
                 send,
                 method,
                 operation_id,
@@ -272,7 +294,12 @@ class RetryPolicy:
                 attempts or self.attempts,
                 idempotent,
                 started,
+                confirm,
             )
+        answered = getattr(confirm, "answered", None)
+        if answered is not None:
+            answered(answer)
+        return answer
 
     def _retry(
         self,
@@ -283,6 +310,7 @@ class RetryPolicy:
         attempts: int,
         idempotent: bool,
         started: float,
+        confirm: Callable[[UnconfirmedWriteError], Any] | None = None,
     ) -> Any:
         """Go on after a failed first attempt: ``first_failure`` is replayed first.
 
@@ -306,7 +334,15 @@ class RetryPolicy:
                     if not idempotent:
                         # http_request names its exchanges "METHOD URL" already
                         subject = operation_id.removeprefix(f"{method} ")
-                        raise unconfirmed_write(error, method, subject) from error
+                        unconfirmed = unconfirmed_write(error, method, subject)
+                        if confirm is None:
+                            raise unconfirmed from error
+                        try:
+                            answer = confirm(unconfirmed)
+                        except UnconfirmedWriteError as settled:
+                            raise settled from error
+                        if answer is not NOT_APPLIED:
+                            return answer
                     unanswered += 1
                 raise
 

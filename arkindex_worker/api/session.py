@@ -19,6 +19,10 @@ Redirects:
 The API token is only ever sent to the API's origin (scheme, host and port):
 `arkindex_worker.api.auth.TokenAuth` adds it to nothing else, and a
 redirect leaving that origin drops it. No `Referer` header is sent.
+
+Every request's header values, the token's included, are checked before it is
+sent, its redirects' too (`arkindex_worker.api.auth.check_header_values`): an
+invalid one raises `InvalidHeaderValueError`, which names the header only.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 
 import requests
 
-from arkindex_worker.api.auth import SAFE_METHODS, TokenAuth
+from arkindex_worker.api.auth import SAFE_METHODS, TokenAuth, check_header_values
 from arkindex_worker.api.errors import RedirectedWriteError
 from arkindex_worker.api.urls import for_messages, origin
 
@@ -100,6 +104,22 @@ class ArkindexSession(requests.Session):
             )
             self._environment_settings = {key: settings}
         return {**settings, "proxies": dict(settings["proxies"])}
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """Prepare a request, refusing invalid header values without showing them."""
+        check_header_values(request.headers or {})
+        return super().prepare_request(request)
+
+    def send(
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        """Send a prepared request, after checking its header values.
+
+        Raises:
+            InvalidHeaderValueError: A header value HTTP cannot carry (not shown).
+        """
+        check_header_values(request.headers)
+        return super().send(request, **kwargs)
 
     def rebuild_method(
         self, prepared_request: requests.PreparedRequest, response: requests.Response

@@ -12,6 +12,15 @@ sent, with one `ErrorMessage` per problem:
 | unknown keyword | `Unknown parameter 'k' for operation 'X'.` | `invalid-parameter` |
 | missing parameter | `Missing required parameter 'k'.` | `required` |
 | `None` path parameter | `Path parameter 'k' must not be None.` | `invalid-parameter` |
+| NUL character in a string | `Invalid value for 'body.text': text must not contain NUL characters.` | `invalid-value` |
+| lone surrogate in a string | `Invalid value for 'body.text': text must not contain lone surrogates.` | `invalid-value` |
+| NaN or infinite number | `Invalid value for 'body.polygon[0][1]': numbers must be finite.` | `invalid-value` |
+
+The last three are the one rule on the values a call sends, online and offline
+alike (our addition): the server's database cannot store a NUL character, a
+lone surrogate cannot be encoded as UTF-8, and JSON has no NaN or infinity.
+Upstream sends them, and the server or the JSON encoder then fails;
+here nothing is sent and nothing is written.
 
 [ArkindexClient][arkindex_worker.api.ArkindexClient] checks its calls here
 (against its document, after loading the server schema once when the bundled
@@ -22,7 +31,8 @@ against the bundled table: the three refuse the same calls with the same message
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from arkindex_worker.api.errors import ClientError, ErrorMessage
@@ -34,7 +44,9 @@ __all__ = [
     "check_parameters",
     "find_operation",
     "parameter_problems",
+    "text_problem",
     "unknown_parameters",
+    "value_problems",
 ]
 
 PAGINATION_KEYWORDS = frozenset({"retries", "allow_missing_data"})
@@ -48,6 +60,9 @@ def find_operation(operations: Mapping[str, Operation], operation_id: str) -> Op
         ClientError: The table has no such operation (`invalid-operation`).
     """
     operation = operations.get(operation_id)
+    if operation is None and "@" in operation_id:
+        # "X@0.6": the 0.6 form of X (bundled table only); a server schema has X
+        operation = operations.get(operation_id.partition("@")[0])
     if operation is None:
         raise ClientError(
             [
@@ -93,13 +108,56 @@ def parameter_problems(
     return problems
 
 
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be published (NUL character, lone surrogate), or ``None``."""
+    if "\x00" in text:
+        return "text must not contain NUL characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text must not contain lone surrogates"
+    return None
+
+
+def _value_problems(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            yield where, problem
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            yield where, "numbers must be finite"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _value_problems(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _value_problems(item, f"{where}[{index}]")
+
+
+def value_problems(parameters: Mapping[str, Any]) -> list[ErrorMessage]:
+    """The values of a call that cannot be sent: NUL, lone surrogates, NaN, infinity.
+
+    Strings, numbers, lists and mappings are walked (the body included); other
+    values (UUIDs, files…) are left to the client. Names are dotted paths, e.g.
+    ``body.transcriptions[0].text``.
+    """
+    return [
+        ErrorMessage(f"Invalid value for {where!r}: {problem}.", "invalid-value")
+        for name, value in parameters.items()
+        for where, problem in _value_problems(value, name)
+    ]
+
+
 def check_parameters(operation: Operation, parameters: Mapping[str, Any]) -> Operation:
-    """The operation, when the keywords of a call suit it.
+    """The operation, when the keywords of a call and their values suit it.
 
     Raises:
-        ClientError: One `ErrorMessage` per problem of `parameter_problems`.
+        ClientError: One `ErrorMessage` per problem of `parameter_problems`,
+            else of `value_problems`.
     """
-    problems = parameter_problems(operation, parameters)
+    problems = parameter_problems(operation, parameters) or value_problems(parameters)
     if problems:
         raise ClientError(problems)
     return operation

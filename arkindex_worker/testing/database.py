@@ -5,9 +5,9 @@ database = build_offline_database(tmp_path)
 worker = arkindex_worker_factory(MyWorker, database.argv)  # --dev --database PATH
 ```
 
-Every page has an image (a real PNG file next to the database, referenced by a
-`file://` URL, so `open_image` works offline) and every element a polygon. IDs
-are stable: building twice gives the same rows.
+Every page has an image (a real PNG file next to the database, referenced by
+its path relative to the database's folder, so `open_image` works offline) and
+every element a polygon. IDs are stable: building twice gives the same rows.
 """
 
 from __future__ import annotations
@@ -91,17 +91,46 @@ class OfflineDatabase:
 
 
 def build_offline_database(
-    directory: Path, name: str = "offline.sqlite"
+    directory: Path | str, name: str = "offline.sqlite"
 ) -> OfflineDatabase:
     """Create a cache database holding a folder, its pages and their lines.
 
     The global cache database of `arkindex_worker.cache` is left untouched: the
-    models are bound to the new file only while it is built.
+    models are bound to the new file only while it is built. Image URLs are
+    stored relative to the database's folder (``page-1.png``), as offline runs
+    resolve them: the folder can be moved or copied as a whole.
 
     Args:
-        directory: Existing directory receiving the database and the images.
+        directory: Existing directory receiving the database and the images;
+            a relative path (``"."``) is relative to the working directory.
         name: File name of the database.
+
+    Raises:
+        FileNotFoundError: ``directory`` is not an existing directory.
+        FileExistsError: the database file already exists (it is left as is).
+        UnsafePathError: ``name`` is not a plain file name.
+
+    When building fails, the files it created are removed.
     """
+    from arkindex_worker.validation import plain_name
+
+    directory = Path(directory).resolve()
+    if not directory.is_dir():
+        raise FileNotFoundError(f"No directory {directory} to build a database in")
+    path = directory / plain_name(name, "Database")
+    if path.exists():
+        raise FileExistsError(f"The database {path} already exists")
+    created: list[Path] = [path]
+    try:
+        return _build(path, created)
+    except BaseException:
+        for file in created:
+            file.unlink(missing_ok=True)
+        raise
+
+
+def _build(path: Path, created: list[Path]) -> OfflineDatabase:
+    """Write the database at ``path``; every file written is appended to ``created``."""
     import peewee
 
     from arkindex_worker.cache import (
@@ -112,7 +141,7 @@ def build_offline_database(
         Version,
     )
 
-    path = Path(directory) / name
+    directory = path.parent
     database = peewee.SqliteDatabase(path, pragmas={"foreign_keys": 1})
     width, height = IMAGE_SIZE
     result = OfflineDatabase(path=path, folder_id=_stable_id("folder"))
@@ -122,12 +151,15 @@ def build_offline_database(
         CachedElement.create(id=result.folder_id, type="folder")
         for page in range(1, PAGES + 1):
             page_id = _stable_id("page", page)
-            image_path = write_png(Path(directory) / f"page-{page}.png", width, height)
+            image_path = directory / f"page-{page}.png"
+            if not image_path.exists():
+                created.append(image_path)
+            write_png(image_path, width, height)
             image = CachedImage.create(
                 id=_stable_id("image", page),
                 width=width,
                 height=height,
-                url=image_path.as_uri(),
+                url=image_path.name,
             )
             CachedElement.create(
                 id=page_id,

@@ -202,6 +202,6 @@ class WorkerFactory:
         if "arkindex_worker.generation" in sys.modules:
             from arkindex_worker import generation
 
-            generation.use(generation.GENERATION_0_4)
+            generation.reset()
         logger.setLevel(self._log_level)
         self.workers.clear()

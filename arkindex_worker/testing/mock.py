@@ -1,7 +1,7 @@
 """`MockApiClient`: a test double of the API client that answers registered calls.
 
 ```python
-mock = MockApiClient()
+mock = MockApiClient()  # or MockApiClient(schema_url=…): nothing is downloaded
 mock.add_response("RetrieveElement", {"id": "…", "name": "Page 1"}, id="…")
 mock.add_error_response("CreateMetaData", 400, id="…", body={…})
 worker.api_client = mock
@@ -11,14 +11,18 @@ It has the surface of upstream's `arkindex.mock.MockApiClient`: register an expe
 call and its answer with `add_response` / `add_error_response`; `request` (and
 `paginate`, which is the same) records the call in `history`, then returns (or
 raises) the first registered answer whose operation, body and parameters are equal.
+The constructor takes what upstream's takes (the arguments of
+[ArkindexClient][arkindex_worker.api.ArkindexClient], ``schema_url`` among them),
+`add_response` returns the registered `MockRequest`, and `responses` holds
+`MockResponse(request, response)` pairs, as upstream's.
 
 !!! note "Differs from upstream"
     - Operation IDs and parameter names are checked against the operation table
       bundled with [ArkindexClient][arkindex_worker.api.ArkindexClient], at
       registration and at call time, so a typo fails at once with a suggestion.
       The check is the real client's (`arkindex_worker.api.validation`), with
-      the same `ClientError` messages. Nothing is downloaded. `validate=False`
-      turns the checks off.
+      the same `ClientError` messages. Nothing is downloaded, whatever
+      ``schema_url`` says. `validate=False` turns the checks off.
     - In strict mode (the `arkindex_mock_api` fixture), a call nobody registered
       fails the test with a message listing the call and the expected ones, and
       `assert_all_called()` fails on registrations that were never used.
@@ -27,6 +31,7 @@ raises) the first registered answer whose operation, body and parameters are equ
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Iterable
 from typing import Any, NamedTuple, NoReturn
 
@@ -49,18 +54,34 @@ class MockRequest(NamedTuple):
 
 
 class MockResponse(NamedTuple):
-    """A registered call and its answer (a value to return or an exception to raise)."""
+    """A registered call and its answer (a value to return or an exception to raise).
 
-    operation: str
-    body: Any
-    args: tuple
-    kwargs: dict
+    Upstream's shape: ``(request, response)``. The parts of the request are
+    also readable directly (``operation``, ``body``, ``args``, ``kwargs``).
+    """
+
+    request: MockRequest
     response: Any
 
     @property
-    def request(self) -> MockRequest:
-        """The expected call."""
-        return MockRequest(*self[:4])
+    def operation(self) -> str:
+        """Operation of the expected call."""
+        return self.request.operation
+
+    @property
+    def body(self) -> Any:
+        """JSON body of the expected call."""
+        return self.request.body
+
+    @property
+    def args(self) -> tuple:
+        """Positional arguments of the expected call."""
+        return self.request.args
+
+    @property
+    def kwargs(self) -> dict:
+        """Parameters of the expected call."""
+        return self.request.kwargs
 
 
 def format_call(call: MockRequest | MockResponse) -> str:
@@ -85,6 +106,21 @@ def _differences(call: MockRequest, expected: MockResponse) -> list[str]:
     return names
 
 
+_CLIENT_SIGNATURE = inspect.signature(ArkindexClient.__init__)
+
+
+def _client_options(args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The `ArkindexClient` arguments of a mock, by name.
+
+    Raises:
+        TypeError: Arguments the real client would refuse.
+    """
+    bound = _CLIENT_SIGNATURE.bind(None, *args, **kwargs)
+    options = dict(bound.arguments)
+    del options["self"]
+    return options
+
+
 def _bulleted(lines: Iterable[str]) -> str:
     return "\n".join(f"  - {line}" for line in lines)
 
@@ -93,25 +129,36 @@ class MockApiClient(ArkindexClient):
     """An API client answering registered calls, with no network at all.
 
     Args:
+        *args: Arguments of [ArkindexClient][arkindex_worker.api.ArkindexClient]
+            (``token``, ``auth_scheme``, ``base_url``, ``schema_url``, …), as
+            upstream's mock takes them. ``base_url`` is shown in logs only
+            (default ``http://testserver/api/v1/``); ``schema_url`` is kept as
+            an attribute and never downloaded.
         strict: Fail the running test on a call that was not registered, instead
             of raising `ErrorResponse("No mock response found")` as upstream does.
         validate: Check operation IDs and parameters against the bundled
             operation table.
-        base_url: Shown in logs only; nothing is ever sent.
+        **kwargs: Keyword arguments of `ArkindexClient`.
 
     Attributes:
         history: Every call received, in order (`MockRequest` named tuples).
-        responses: Registered calls not used yet (`MockResponse` named tuples).
+        responses: Registered calls not used yet (`MockResponse` named tuples
+            of a `MockRequest` and its answer).
         unexpected: Calls that matched no registration.
     """
 
     def __init__(
-        self, strict: bool = False, validate: bool = True, base_url: str = MOCK_BASE_URL
+        self, *args: Any, strict: bool = False, validate: bool = True, **kwargs: Any
     ) -> None:
-        # The real client's set-up sends nothing (bundled table, no server
-        # schema). Its session stays: `http_client(mock)` is the mock itself,
-        # so a test's IIIF and storage downloads go through `http_request`.
-        super().__init__(base_url=base_url)
+        options = _client_options(args, kwargs)
+        schema_url = options.pop("schema_url", None)
+        options.setdefault("base_url", MOCK_BASE_URL)
+        # The real client's set-up sends nothing without a schema_url (bundled
+        # table, no server schema). Its session stays: `http_client(mock)` is
+        # the mock itself, so a test's IIIF and storage downloads go through
+        # `http_request`.
+        super().__init__(**options)
+        self.schema_url = schema_url
         self.strict = strict
         self.validate = validate
         self.history: list[MockRequest] = []
@@ -174,7 +221,7 @@ class MockApiClient(ArkindexClient):
         body: Any = None,
         *args: Any,
         **kwargs: Any,
-    ) -> None:
+    ) -> MockRequest:
         """Register an expected call and the value it returns.
 
         Args:
@@ -184,12 +231,16 @@ class MockApiClient(ArkindexClient):
             *args: Expected positional arguments (rarely used).
             **kwargs: Expected parameters, compared with `==`.
 
+        Returns:
+            The expected call, as upstream's mock returns it.
+
         Raises:
             ClientError: Unknown operation or parameter (with validation on).
         """
         call = MockRequest(operation_id, body, args, kwargs)
         self._check_registration(call)
-        self.responses.append(MockResponse(*call, response))
+        self.responses.append(MockResponse(call, response))
+        return call
 
     def add_error_response(
         self,
@@ -200,7 +251,7 @@ class MockApiClient(ArkindexClient):
         body: Any = None,
         *args: Any,
         **kwargs: Any,
-    ) -> None:
+    ) -> MockRequest:
         """Register an expected call that raises an `ErrorResponse`.
 
         Args:
@@ -211,9 +262,12 @@ class MockApiClient(ArkindexClient):
             body: The expected JSON body.
             *args: Expected positional arguments.
             **kwargs: Expected parameters.
+
+        Returns:
+            The expected call.
         """
         error = ErrorResponse(title=title, status_code=status_code, content=content)
-        self.add_response(operation_id, error, body, *args, **kwargs)
+        return self.add_response(operation_id, error, body, *args, **kwargs)
 
     # ------------------------------------------------------------------ calls
 

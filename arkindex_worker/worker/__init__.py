@@ -19,10 +19,11 @@ from typing import Any
 from arkindex_worker import logger
 from arkindex_worker.api import ArkindexClient, ErrorResponse
 from arkindex_worker.cache import CachedElement
-from arkindex_worker.errors import NothingToProcess
+from arkindex_worker.errors import NothingToProcess, RunFailed
 from arkindex_worker.image import prepared_download
 from arkindex_worker.interrupts import handle_interrupts
 from arkindex_worker.models import Dataset, DatasetSet, Element, Set
+from arkindex_worker.offline_runs import element_transaction
 from arkindex_worker.prefetch import ImageReadAhead
 from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import pluralize
@@ -38,13 +39,20 @@ from arkindex_worker.worker.dataset import (
 )
 from arkindex_worker.worker.dataset_worker import DatasetWorker
 from arkindex_worker.worker.element import ElementMixin, valid_element_id
+from arkindex_worker.worker.embedding import EmbeddingMixin
 from arkindex_worker.worker.entity import EntityMixin
 from arkindex_worker.worker.image import ImageMixin
+from arkindex_worker.worker.loops import configure_for_run, elements_0_6, loop_mode
 from arkindex_worker.worker.metadata import MetaDataMixin, MetaType
 from arkindex_worker.worker.overlap import Deferred, Overlap, Retrieval
 from arkindex_worker.worker.process import ActivityState, ProcessMixin, ProcessMode
-from arkindex_worker.worker.report import Progress, failure_message, report
-from arkindex_worker.worker.selection import invalid_uuids, load_elements_list
+from arkindex_worker.worker.progress import RunMonitor
+from arkindex_worker.worker.report import Progress, report
+from arkindex_worker.worker.selection import (
+    invalid_uuids,
+    load_elements_list,
+    offline_elements,
+)
 from arkindex_worker.worker.task import TaskMixin
 from arkindex_worker.worker.transcription import TranscriptionMixin
 from arkindex_worker.worker.version import WorkerVersionMixin
@@ -63,6 +71,7 @@ __all__ = [
     "Element",
     "ElementMixin",
     "ElementsWorker",
+    "EmbeddingMixin",
     "EntityMixin",
     "ErrorResponse",
     "ImageMixin",
@@ -94,6 +103,7 @@ class ElementsWorker(
     ImageMixin,
     ProcessMixin,
     TaskMixin,
+    EmbeddingMixin,
 ):
     """Base class of workers that process Arkindex elements one by one.
 
@@ -126,6 +136,8 @@ class ElementsWorker(
     ``ARKINDEX_WORKER_IMAGE_READ_AHEAD`` to ``0``) to turn it off.
     """
 
+    _loop_items = "element"
+
     def __init__(
         self, description: str = "Arkindex Elements Worker", support_cache: bool = False
     ):
@@ -146,6 +158,9 @@ class ElementsWorker(
         ``--element``, the sets of a dataset process (or ``--set``), the elements
         of an export process, and last the worker activity queue of current
         Arkindex servers (a [WorkerActivityIterator][arkindex_worker.worker.WorkerActivityIterator]).
+        Offline, ``--elements-list`` and ``--element`` select among the
+        database's elements, else its initial ones
+        (``offline_elements`` of `arkindex_worker.worker.selection`).
 
         Raises:
             AssertionError: both ``--elements-list`` and ``--element`` are given,
@@ -156,6 +171,11 @@ class ElementsWorker(
             not (self.args.elements_list and self.args.element),
             "elements-list and element CLI args shouldn't be both set",
         )
+        if self.generation == "0.6":
+            return elements_0_6(self)  # no cache source (spec 15 §3.2)
+
+        if self.is_offline:
+            return offline_elements(self)
 
         if self.use_cache:
             from arkindex_worker.cache import initial_elements
@@ -217,15 +237,21 @@ class ElementsWorker(
         these are `SystemExit`s of `arkindex_worker.errors`.
         """
         self._progress = Progress("element")
-        with handle_interrupts(self._progress.describe):
+        self._monitor = RunMonitor(self, self._progress)
+        with self._monitor.reporting(), handle_interrupts(self._progress.describe):
             self._run()
 
     def _run(self) -> None:
-        self.configure()
+        try:
+            configure_for_run(self)
+        except ErrorResponse as e:
+            self._monitor.configuration_failed(e)
+            raise
+        self._monitor.configured()
 
         elements = self.get_elements()
-        queue_mode = isinstance(elements, WorkerActivityIterator)
-        if not elements:
+        queue_mode, start, check_after = loop_mode(self, elements)
+        if not check_after and not elements:
             logger.warning("No elements to process, stopping.")
             raise NothingToProcess()
 
@@ -249,15 +275,24 @@ class ElementsWorker(
             ):
                 shown = f"n°{position}" if queue_mode else f"{position}/{count}"
                 self._upcoming = upcoming
-                self._process_item(item, retrieval, shown, overlap, not queue_mode)
+                try:
+                    self._process_item(item, retrieval, shown, overlap, start)
+                except RunFailed:
+                    progress.done += 1  # the item that stopped the run
+                    raise
                 progress.done += 1
+                self._monitor.tick()
+                self._monitor.check_max_failures()
 
-        if queue_mode:
+        if check_after:
             if not progress.done:
                 logger.warning("No elements to process, stopping.")
                 raise NothingToProcess()
             count = progress.done
-        report(count, progress.failed, "element")
+        monitor = self._monitor
+        report(
+            count, progress.failed, "element", monitor.summary_line(), monitor.first_error
+        )
 
     def _image_read_ahead(self, overlap: Overlap) -> ImageReadAhead | nullcontext:
         """The run's image read-ahead (see `arkindex_worker.prefetch`), when on."""
@@ -332,10 +367,14 @@ class ElementsWorker(
                     f"Skipping element {element.id} as it was already processed"
                 )
                 return
-            self.process_element(element)
-            if self._images is not None:
-                self._images.start()
-            self._finish(element, overlap)
+            # Offline: claimed, then processed in one transaction
+            with element_transaction(self, element) as claimed:
+                if not claimed:
+                    return
+                self.process_element(element)
+                if self._images is not None:
+                    self._images.start()
+                self._finish(element, overlap)
         except Exception as e:
             self._element_failed(item if element is None else element, e)
 
@@ -363,12 +402,9 @@ class ElementsWorker(
 
     def _element_failed(self, element: str | ElementLike, error: Exception) -> None:
         """Log a failed element and mark its activity in error (errors ignored)."""
-        self._progress.failed += 1
         element_id = element if isinstance(element, str) else element.id
-        logger.warning(
-            failure_message(f"element {element_id}", error),
-            exc_info=error if self.args.verbose else None,
-        )
+        # Logs and counts it; stops the run on a refused token or no server
+        self._monitor.failed(f"element {element_id}", str(element_id), error)
         if not isinstance(element, str):
             try:
                 self.update_activity(element.id, ActivityState.Error)

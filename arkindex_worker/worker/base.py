@@ -26,15 +26,38 @@ from arkindex_worker.errors import (
     MissingCorpusError,
     SecretUnavailableError,
 )
-from arkindex_worker.validation import check
+from arkindex_worker.validation import check, plain_name
+from arkindex_worker.worker.arguments import (
+    add_base_arguments,
+    check_arguments,
+    finish_parser,
+    wants_help,
+)
 from arkindex_worker.worker.configuration import (
+    WORKER_RUN_SOURCE,
+    announce_request,
+    configure_locally,
+    decide,
+    enable_debug_from_environment,
+    follows_0_6,
+    has_secrets,
     is_item_list,
-    open_text_file,
+    is_legacy_run,
+    load_run_configuration,
     read_local_config,
+    resolve_compat,
+    user_configuration,
+    without_cache,
 )
 from arkindex_worker.worker.process import ProcessMode
 from arkindex_worker.worker.read_only import skip_if_read_only, skip_publication
-from arkindex_worker.worker.secrets import parse_secret, read_local_secret
+from arkindex_worker.worker.secrets import (
+    load_secret_item,
+    parse_secret,
+    read_local_secret,
+    secret_label,
+    unavailable_detail,
+)
 
 __all__ = ["BaseWorker", "ExtrasDirNotFoundError", "skip_if_read_only"]
 
@@ -52,15 +75,24 @@ class BaseWorker:
         support_cache: whether the worker can use the SQLite cache.
     """
 
+    _loop_items: str | None = None
+    """What the worker's run loop processes (``element``, ``set``): its run options."""
+
+    compat: str = "auto"
+    """SDK generation requested: ``auto``, ``0.4`` or ``0.6`` (``ARKINDEX_WORKER_COMPAT`` wins)."""
+
     def __init__(
         self,
         description: str | None = "Arkindex Base Worker",
         support_cache: bool | None = False,
     ):
+        # The generation switch first: an invalid request fails before any work
+        self._compat_request, self._generation, compat_source = resolve_compat(self)
         configure_logging()
         self.parser = argparse.ArgumentParser(description=description)
         self._add_base_arguments()
         self.add_arguments()
+        finish_parser(self.parser, self._loop_items, offline=bool(support_cache))
 
         ponos_data = _env("PONOS_DATA")
         if ponos_data:
@@ -76,12 +108,15 @@ class BaseWorker:
         self.model_dir = self._find_model_dir()
 
         self.worker_run_id = _env("ARKINDEX_WORKER_RUN_ID")
-        if not self.worker_run_id:
+        # Nothing is logged before the help text
+        quiet = wants_help()
+        if not self.worker_run_id and not quiet:
             logger.warning(
                 "Missing ARKINDEX_WORKER_RUN_ID environment variable, worker is in read-only mode"
             )
-
-        logger.info(f"Worker will use {self.work_dir} as working directory")
+        if not quiet:
+            logger.info(f"Worker will use {self.work_dir} as working directory")
+        announce_request(self, compat_source)
 
         self.process_information: dict | None = None
         self._corpus_id: str | None = None
@@ -94,8 +129,9 @@ class BaseWorker:
         self.task_parents: list[str] = []
         self.config: dict = {}
         self.secrets: dict = {}
-        # Decided once by configure() (see arkindex_worker.generation)
-        self.generation = generation.GENERATION_0_4
+        generation.use(self._generation)
+        self.classes, self.entity_types, self.corpus_types = {}, {}, {}
+        self.datasets: dict = {}
         self.worker_details: dict = {}
 
         self.setup_api_client()
@@ -122,41 +158,11 @@ class BaseWorker:
         """
         if info_log:
             logger.info(info_log)
+        elif follows_0_6(self):
+            logger.info("Cleaning up worker")
 
     def _add_base_arguments(self) -> None:
-        self.parser.add_argument(
-            "-c",
-            "--config",
-            help="Alternative configuration file when running without a Worker Run ID",
-            type=open_text_file,
-        )
-        self.parser.add_argument(
-            "-d",
-            "--database",
-            help="Alternative SQLite database to use for worker caching",
-            type=Path,
-            default=None,
-        )
-        self.parser.add_argument(
-            "-v",
-            "--verbose",
-            "--debug",
-            help="Display more information on events and errors",
-            action="store_true",
-            default=False,
-        )
-        self.parser.add_argument(
-            "--dev",
-            help="Run worker in developer mode. "
-            "Worker will be in read-only state even if a worker run is supplied.",
-            action="store_true",
-            default=False,
-        )
-        self.parser.add_argument(
-            "--extras-dir",
-            help="The path to a local directory to store extra files like models, datasets, etc (development only).",
-            type=Path,
-        )
+        add_base_arguments(self.parser)
 
     def add_arguments(self) -> None:
         """Add worker-specific arguments to ``self.parser``.
@@ -169,6 +175,23 @@ class BaseWorker:
         """Build the API client from the environment; sends no request."""
         self.api_client = ArkindexClient(**options_from_env())
         logger.debug(f"Setup Arkindex API client on {self.api_client.document.url}")
+
+    @property
+    def generation(self) -> generation.Generation:
+        """Effective SDK generation of this worker, equal to ``"0.4"`` or ``"0.6"``.
+
+        Decided in ``__init__`` for an explicit request, else by `configure`.
+        """
+        return self._generation
+
+    @property
+    def user_configuration(self) -> dict:
+        """Generation 0.4: the user configuration; 0.6: ``config`` (deprecated)."""
+        return user_configuration(self)
+
+    @user_configuration.setter
+    def user_configuration(self, value: dict) -> None:
+        self._user_configuration = value
 
     @property
     def corpus_id(self) -> str:
@@ -223,13 +246,22 @@ class BaseWorker:
     def configure(self) -> None:
         """Parse the command line and load the configuration, secrets and cache."""
         self.args = self.parser.parse_args()
+        check_arguments(self.parser, self.args)
+        if self._compat_request != generation.GENERATION_0_4.name:
+            self.worker_details, self.config, self.secrets = {}, {}, {}
 
         if self.is_read_only:
             self.configure_for_developers()
+        else:
+            self.configure_worker_run()
+        if self.generation == generation.GENERATION_0_6:
+            without_cache(self)  # and no merge: config is exactly the items
+            return
+
+        if self.is_read_only:
             if self.support_cache and self.args.database is not None:
                 self.configure_offline()
         else:
-            self.configure_worker_run()
             self.configure_cache()
 
         if self.model_configuration:
@@ -258,14 +290,17 @@ class BaseWorker:
         self.model_version_id = os.environ.get("ARKINDEX_MODEL_VERSION_ID")
         self.model_details = {"id": os.environ.get("ARKINDEX_MODEL_ID")}
 
-        if not self.args.config:
+        local = read_local_config(self.args.config) if self.args.config else None
+        if configure_locally(self, local):  # generation 0.6
+            return
+        if local is None:
             self.config = {}
             self.worker_details = {}
             self.secrets = {}
             logger.warning("Running without any extra configuration")
             return
 
-        config = read_local_config(self.args.config)
+        config = local
         self.worker_details = {"name": "Local worker"}
         logger.info(f"Running with local configuration from {self.args.config.name}")
         if is_item_list(config):
@@ -274,11 +309,13 @@ class BaseWorker:
             self.config = config
             self.secrets = self._load_secrets(config.get("secrets", []))
 
+    _configure_for_developers = configure_for_developers
+
     def configure_worker_run(self) -> None:
         """Configure the worker from its worker run on the Arkindex API."""
         check(not self.is_read_only)
         if self.args.verbose or _env("ARKINDEX_DEBUG"):
-            self._enable_debug()
+            enable_debug_from_environment(self)
 
         worker_run = self.api_client.request("RetrieveWorkerRun", id=self.worker_run_id)
         self.process_information = worker_run["process"]
@@ -294,21 +331,23 @@ class BaseWorker:
             self.model_version_id = model_version["id"]
             self.model_details = model_version["model"]
 
-        version_configuration = worker_version.get("configuration")
-        if isinstance(version_configuration, dict) and not worker_version.get(
-            "modern_configuration"
-        ):
-            self._configure_from_worker_version(version_configuration, worker_run)
+        if is_legacy_run(self, worker_version):
+            self._configure_from_worker_version(
+                worker_version["configuration"], worker_run
+            )
         else:
             self._configure_from_run_configuration()
 
-        if self.user_configuration.get("debug"):
+        if self.generation != "0.6" and self.user_configuration.get("debug"):
             self._enable_debug()
 
-    def _use_generation(self, decided: generation.Generation) -> None:
-        """Keep the run's generation, decided once by `configure`; make it current."""
-        self.generation = decided
-        generation.use(decided)
+    _configure_worker_run = configure_worker_run
+
+    def _use_generation(
+        self, decided: generation.Generation, source: str = WORKER_RUN_SOURCE
+    ) -> None:
+        """Under ``auto``, the generation `configure` chose; published either way."""
+        decide(self, decided, source)
 
     def _configure_from_worker_version(
         self, version_configuration: dict, worker_run: dict
@@ -329,6 +368,8 @@ class BaseWorker:
     def _configure_from_run_configuration(self) -> None:
         """Current path: the effective configuration computed by the server."""
         self._use_generation(generation.GENERATION_0_6)
+        if self.generation == generation.GENERATION_0_6:
+            return load_run_configuration(self)
         logger.info(f"Using worker run configuration {self.worker_run_id}")
         items = self.api_client.request(
             "RetrieveWorkerRunConfiguration", id=self.worker_run_id
@@ -350,7 +391,9 @@ class BaseWorker:
 
         A secret item's value names an Arkindex secret on servers that have
         secrets (loaded with [load_secret][arkindex_worker.worker.base.BaseWorker.load_secret]),
-        and is the secret itself on servers that do not.
+        and is the secret itself on servers that do not. It is only sent as a
+        name when it is one, and a missing secret is reported by its key
+        ([load_secret_item][arkindex_worker.worker.secrets.load_secret_item]).
         """
         key = item["key"]
         if not item.get("secret"):
@@ -358,8 +401,8 @@ class BaseWorker:
         value = item["value"]
         if value is None:
             logger.info(f"Optional secret `{key}` is not set")
-        elif self.api_client.server_has_operation("RetrieveSecret"):
-            value = self.load_secret(Path(value))
+        elif has_secrets(self.api_client):
+            value = load_secret_item(self, key, value)
         self.secrets[key] = value
         return key, value
 
@@ -387,13 +430,18 @@ class BaseWorker:
 
         Our addition: the API client is replaced by an
         [OfflineClient][arkindex_worker.offline.OfflineClient] answering from the
-        database, where publications are stored.
+        database, where publications are stored. The run gets an id and its
+        elements one transaction each (``self.offline_run``, an
+        [OfflineRun][arkindex_worker.offline_runs.OfflineRun]).
         """
         from arkindex_worker.offline import OFFLINE_CORPUS_ID, OfflineClient
+        from arkindex_worker.offline_runs import OfflineRun
 
         self.use_cache = True
         self._open_cache(self.args.database)
-        self.api_client = OfflineClient(self.worker_run_id)
+        worker = f"{type(self).__module__}.{type(self).__qualname__}"
+        self.offline_run = OfflineRun(worker, rerun=getattr(self.args, "rerun", False))
+        self.api_client = OfflineClient(self.worker_run_id, run=self.offline_run)
         if not self._corpus_id:
             self._corpus_id = OFFLINE_CORPUS_ID
         logger.info(
@@ -447,7 +495,9 @@ class BaseWorker:
             ]
             logging.info(f"Loaded API secret {name}")
         except ErrorResponse as e:
-            logger.warning(f"Secret {name} not available: {e.content}")
+            logger.warning(
+                f"{secret_label(name)} not available: {unavailable_detail(e)}"
+            )
 
         local_secret = read_local_secret(name)
         if local_secret is not None:
@@ -455,7 +505,7 @@ class BaseWorker:
 
         if secret is None:
             raise SecretUnavailableError(
-                f"Secret {name} is not available on the API nor locally"
+                f"{secret_label(name)} is not available on the API nor locally"
             )
 
         return parse_secret(Path(name), secret)
@@ -490,12 +540,15 @@ class BaseWorker:
 
     def find_parents_file_paths(self, filename: Path | str) -> list[Path]:
         """Existing files named ``filename`` (or its chunked variant) in parent tasks."""
+        if follows_0_6(self) and not self.task_parents and self.task_id:
+            task = self.api_client.request("RetrieveTask", id=self.task_id)
+            self.task_parents = task["parents"]
         filename = Path(filename)
         names = [filename.name]
         if self.task_chunk is not None:
             names.append(f"{filename.stem}_{self.task_chunk}{filename.suffix}")
         candidates = (
-            self.task_data_dir / parent_id / name
+            self.task_data_dir / plain_name(str(parent_id), "Parent task") / name
             for parent_id in self.task_parents
             for name in names
         )

@@ -21,9 +21,13 @@ from arkindex_worker.utils import (
 from arkindex_worker.validation import (
     check,
     check_confidence,
-    check_element_or_cached,
     check_str,
     item_prefix,
+)
+from arkindex_worker.worker.rules06 import (
+    check_element_argument,
+    follows_0_6,
+    uses_cache,
 )
 
 __all__ = ["ClassificationMixin"]
@@ -82,7 +86,11 @@ class ClassificationMixin:
         if ml_class in self.classes:
             return self.classes[ml_class]
 
-        logger.info(f"Creating ML class {ml_class} on corpus {self.corpus_id}")
+        modern = follows_0_6(self)
+        if modern:
+            logger.info(f"Creating ML class {ml_class}...")
+        else:
+            logger.info(f"Creating ML class {ml_class} on corpus {self.corpus_id}")
         try:
             response = self.api_client.request(
                 "CreateMLClass", id=self.corpus_id, body={"name": ml_class}
@@ -91,16 +99,29 @@ class ClassificationMixin:
             if e.status_code != 400:
                 raise
             # Most likely created meanwhile by another process.
-            logger.info(f"Reloading corpus classes to see if {ml_class} already exists")
+            if modern:
+                logger.info(
+                    f"Unable to create the ML class `{ml_class}`. "
+                    "Refreshing corpus classes cache."
+                )
+            else:
+                logger.info(
+                    f"Reloading corpus classes to see if {ml_class} already exists"
+                )
             self.load_corpus_classes()
             check(
                 ml_class in self.classes,
-                f"Missing class {ml_class} even after reloading",
+                f"Missing ML class {ml_class} even after refreshing."
+                if modern
+                else f"Missing class {ml_class} even after reloading",
             )
             return self.classes[ml_class]
 
         class_id = self.classes[ml_class] = response["id"]
-        logger.debug(f"Created ML class {class_id}")
+        if modern:
+            logger.debug(f"Created a new ML class {class_id}")
+        else:
+            logger.debug(f"Created ML class {class_id}")
         return class_id
 
     def retrieve_ml_class(self, ml_class_id: str) -> str:
@@ -137,7 +158,7 @@ class ClassificationMixin:
             The API answer; ``None`` in read-only mode or when this worker run
             already set this class on the element.
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         check_str(ml_class, "ml_class")
         check_confidence(confidence, required=True)
         check(
@@ -168,7 +189,7 @@ class ClassificationMixin:
             )
             return None
 
-        if self.use_cache:
+        if uses_cache(self):
             _save_classifications(
                 [self._cache_row(element, created, ml_class)], "classification"
             )
@@ -191,9 +212,10 @@ class ClassificationMixin:
 
         Returns:
             The created classifications, in order (with a ``class_name`` key when
-            the cache is off); ``None`` in read-only mode.
+            the cache is off, under generation 0.4 only); ``None`` in read-only
+            mode.
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         check(
             classifications and isinstance(classifications, list),
             "classifications shouldn't be null and should be of type list",
@@ -227,6 +249,10 @@ class ClassificationMixin:
                 },
             )
             created.extend(response["classifications"])
+
+        if follows_0_6(self):
+            # Generation 0.6 returns the answers as received (spec 15 §5)
+            return created
 
         for item in created:
             item["class_name"] = self.retrieve_ml_class(item["ml_class"])

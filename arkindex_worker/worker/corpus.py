@@ -29,6 +29,7 @@ from arkindex_worker.errors import (
     NoExportURLError,
 )
 from arkindex_worker.validation import check
+from arkindex_worker.worker.rules06 import follows_0_6
 
 if TYPE_CHECKING:
     from arkindex_worker.api import DownloadedFile
@@ -84,17 +85,20 @@ def _download(url: str, path: Path) -> None:
 class CorpusMixin:
     """Helpers about the SQLite exports of the worker's corpus."""
 
-    def download_export(self, export_id: str | uuid.UUID) -> DownloadedFile:
+    def download_export(self, export_id: str | uuid.UUID) -> DownloadedFile | Path:
         """Download a corpus export.
 
         Args:
             export_id: ID of the export (a string or a ``uuid.UUID``).
 
         Returns:
-            The downloaded SQLite file, deleted when closed.
+            The downloaded SQLite file, deleted when closed. Under generation
+            0.6, the `Path` of a ``teklia-export-*`` temporary file: the
+            export's redirect is not followed, its ``Location`` is downloaded.
 
         Raises:
             ValueError: ``export_id`` is not a valid UUID.
+            NoExportURLError: generation 0.6, the server did not redirect.
         """
         if not isinstance(export_id, uuid.UUID):
             try:
@@ -102,6 +106,8 @@ class CorpusMixin:
             except ValueError as e:
                 raise ValueError("export_id is not a valid uuid.") from e
 
+        if follows_0_6(self):
+            return self._download_export_file(export_id)
         logger.info(f"Downloading export ({export_id})...")
         export = self.api_client.request("DownloadExport", id=export_id)
         logger.info(f"Downloaded export ({export_id}) @ `{export.name}`")
@@ -110,9 +116,22 @@ class CorpusMixin:
     def download_latest_export(self) -> DownloadedFile:
         """Download the most recently updated ``done`` export of the corpus.
 
+        Under generation 0.6, the most recently created one.
+
         Raises:
             AssertionError: the corpus has no ``done`` export.
         """
+        if follows_0_6(self):
+            exports = [
+                export
+                for export in self.list_exports()
+                if export["state"] == CorpusExportState.Done.value
+            ]
+            check(
+                exports,
+                f'No available exports found for the corpus ({self.corpus_id}) with state "Done".',
+            )
+            return self.download_export(exports[0]["id"])
         exports = sorted(
             (
                 export
@@ -216,12 +235,25 @@ class CorpusMixin:
                 f"The SQL export ({export_id}) is in the `failed` state. Select another export or start a new one."
             )
             raise
+        return self._download_export_file(export_id)
 
+    def _download_export_file(self, export_id: str | uuid.UUID) -> Path:
+        """Download an export's file (its redirect's ``Location``) to a temporary file.
+
+        Under generation 0.6, an error answer is a `NoExportURLError` too.
+        """
         logger.info(f"Downloading export ({export_id})...")
         url = self.api_client.build_url("DownloadExport", id=export_id)
-        response = http_client(self.api_client).http_request(
-            "GET", url, allow_redirects=False
-        )
+        try:
+            response = http_client(self.api_client).http_request(
+                "GET", url, allow_redirects=False
+            )
+        except requests.HTTPError as e:
+            if not follows_0_6(self) or e.response is None:
+                raise
+            raise NoExportURLError(
+                f"Failed to load S3 Url to download the export from {url}: {e.response!r}"
+            ) from e
         location = response.headers.get("Location")
         if not location:
             raise NoExportURLError(

@@ -9,10 +9,10 @@ from enum import Enum
 from typing import Any
 
 from arkindex_worker import logger
-from arkindex_worker.cache import unsupported_cache
 from arkindex_worker.errors import MissingDatasetArchive
-from arkindex_worker.models import Dataset, Element, Set
+from arkindex_worker.models import Dataset, DatasetSet, Element, Set
 from arkindex_worker.validation import check, check_str
+from arkindex_worker.worker.rules06 import follows_0_6, unsupported_cache
 
 __all__ = [
     "DatasetMixin",
@@ -92,8 +92,17 @@ class DatasetMixin:
         )
         super().add_arguments()
 
-    def list_process_sets(self) -> Iterator[Set]:
+    def _known_datasets(self) -> dict[uuid.UUID, Dataset]:
+        """``self.datasets`` (generation 0.6: datasets by UUID), created if missing."""
+        if getattr(self, "datasets", None) is None:
+            self.datasets = {}
+        return self.datasets
+
+    def list_process_sets(self) -> Iterator[Set] | list[DatasetSet]:
         """List the dataset sets of the worker's process, lazily.
+
+        Under generation 0.6, a list of `DatasetSet` (with the set's ``id``),
+        read at once, whose datasets are kept in ``self.datasets``.
 
         Raises:
             AssertionError: the worker is in read-only mode.
@@ -105,26 +114,66 @@ class DatasetMixin:
         results = self.api_client.paginate(
             "ListProcessSets", id=self.process_information["id"]
         )
-        return map(_process_set, results)
+        if not follows_0_6(self):
+            return map(_process_set, results)
+        datasets = self._known_datasets()
+        sets = []
+        for result in results:
+            key = uuid.UUID(result["dataset"]["id"])
+            if key not in datasets:
+                datasets[key] = Dataset(**result["dataset"])
+            sets.append(
+                DatasetSet(
+                    id=result["id"], name=result["set_name"], dataset=datasets[key]
+                )
+            )
+        return sets
 
     def list_set_elements(self, dataset_set: Set) -> Iterator[Element]:
         """List the elements of a dataset set, lazily."""
         check(
             dataset_set and isinstance(dataset_set, Set),
-            "dataset_set shouldn't be null and should be a Set",
+            "dataset_set shouldn't be null and should be a DatasetSet"
+            if follows_0_6(self)
+            else "dataset_set shouldn't be null and should be a Set",
         )
         results = self.api_client.paginate(
             "ListDatasetElements", id=dataset_set.dataset.id, set=dataset_set.name
         )
         return map(_set_element, results)
 
-    def list_sets(self) -> Iterator[Set]:
+    def list_sets(self) -> Iterator[Set] | list[DatasetSet]:
         """Yield the sets to process: the process's sets, then those given with ``--set``.
 
         The process's sets are listed only outside read-only mode. Each dataset
         given with ``--set`` is fetched once; its sets share one
         [Dataset][arkindex_worker.models.Dataset] object.
+
+        Under generation 0.6, a list: the process's sets outside read-only
+        mode, else the ``--set`` sets (each retrieved with
+        ``RetrieveDatasetSet``); their datasets are kept in ``self.datasets``.
         """
+        if follows_0_6(self):
+            return self._list_sets_0_6()
+        return self._list_sets_0_4()
+
+    def _list_sets_0_6(self) -> list[DatasetSet]:
+        if not self.is_read_only:
+            return self.list_process_sets()
+        datasets = self._known_datasets()
+        sets = []
+        for dataset_id, set_name in self.args.set:
+            payload = self.api_client.request(
+                "RetrieveDatasetSet", dataset=dataset_id, set=set_name
+            )
+            if dataset_id not in datasets:
+                datasets[dataset_id] = Dataset(
+                    **self.api_client.request("RetrieveDataset", id=dataset_id)
+                )
+            sets.append(DatasetSet(**{**payload, "dataset": datasets[dataset_id]}))
+        return sets
+
+    def _list_sets_0_4(self) -> Iterator[Set]:
         if not self.is_read_only:
             yield from self.list_process_sets()
 

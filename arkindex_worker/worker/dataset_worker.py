@@ -11,10 +11,10 @@ import uuid
 from pathlib import Path
 
 from arkindex_worker import logger
-from arkindex_worker.errors import NothingToProcess
+from arkindex_worker.errors import ErrorResponse, NothingToProcess
 from arkindex_worker.interrupts import handle_interrupts
 from arkindex_worker.models import Dataset, Set
-from arkindex_worker.validation import check
+from arkindex_worker.validation import check, plain_name
 from arkindex_worker.worker.base import BaseWorker
 from arkindex_worker.worker.corpus import CorpusMixin
 from arkindex_worker.worker.dataset import (
@@ -22,19 +22,28 @@ from arkindex_worker.worker.dataset import (
     DatasetState,
     MissingDatasetArchive,
 )
-from arkindex_worker.worker.report import Progress, failure_message, report
+from arkindex_worker.worker.embedding import EmbeddingMixin
+from arkindex_worker.worker.loops import (
+    configure_for_run,
+    run_dataset_sets_0_6,
+    start_dataset_exports_0_6,
+)
+from arkindex_worker.worker.progress import RunMonitor
+from arkindex_worker.worker.report import Progress, report
 from arkindex_worker.worker.task import TaskMixin
 
 __all__ = ["DatasetWorker"]
 
 
-class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
+class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin, EmbeddingMixin):
     """Base class of workers that process dataset sets, one set at a time.
 
     Args:
         description: description shown by ``--help``.
         support_cache: whether the worker can use the SQLite cache.
     """
+
+    _loop_items = "set"
 
     def __init__(
         self, description: str = "Arkindex Dataset Worker", support_cache: bool = False
@@ -52,8 +61,11 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
 
         Raises:
             MissingDatasetArchive: the archive is not among the task's artifacts.
+            UnsafePathError: the dataset's ID is not a plain file name.
         """
-        archive = self.find_extras_directory() / dataset.filepath
+        archive = self.find_extras_directory() / plain_name(
+            dataset.filepath, "Dataset archive"
+        )
         if archive.exists():
             return
 
@@ -81,8 +93,11 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
 
         Current Arkindex servers serve datasets as SQL exports instead of
         archive artifacts. Returns the errors by dataset ID, so that only the
-        sets of a dataset whose export could not start fail.
+        sets of a dataset whose export could not start fail. Under generation
+        0.6 errors propagate and nothing is returned.
         """
+        if self.generation == "0.6":
+            return start_dataset_exports_0_6(self)
         errors = {}
         for dataset_id, dataset in getattr(self, "datasets", {}).items():
             try:
@@ -120,11 +135,20 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
         (`Interrupted`); these are `SystemExit`s of `arkindex_worker.errors`.
         """
         progress = Progress("set")
-        with handle_interrupts(progress.describe):
+        self._monitor = RunMonitor(self, progress, item_key="set")
+        with self._monitor.reporting(), handle_interrupts(progress.describe):
             self._run(progress)
 
     def _run(self, progress: Progress) -> None:
-        self.configure()
+        monitor = self._monitor
+        try:
+            configure_for_run(self)
+        except ErrorResponse as e:
+            monitor.configuration_failed(e)
+            raise
+        monitor.configured()
+        if self.generation == "0.6":
+            return run_dataset_sets_0_6(self, progress, monitor)
 
         dataset_sets = list(self.list_sets())
         if not dataset_sets:
@@ -159,15 +183,23 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin):
                 logger.info(f"Processing {dataset_set} ({i}/{count})")
                 self.process_set(dataset_set)
             except Exception as e:
-                progress.failed += 1
-                logger.warning(
-                    failure_message(str(dataset_set), e),
-                    exc_info=e if self.args.verbose else None,
-                )
-            progress.done += 1
+                try:
+                    monitor.failed(str(dataset_set), _set_key(dataset_set), e)
+                finally:
+                    progress.done += 1
+            else:
+                progress.done += 1
+            monitor.tick()
+            monitor.check_max_failures()
 
         self.cleanup_downloaded_artifact()
-        report(count, progress.failed, "set")
+        report(count, progress.failed, "set", monitor.summary_line(), monitor.first_error)
+
+
+def _set_key(dataset_set: Set) -> str:
+    """``<dataset_id>:<set_name>`` of a set, as ``--set`` takes it."""
+    dataset = dataset_set.get("dataset") or {}
+    return f"{dataset.get('id')}:{dataset_set.get('name')}"
 
 
 def _uses_exports(dataset: Dataset) -> bool:

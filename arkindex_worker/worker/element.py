@@ -15,25 +15,20 @@ from typing import Any
 
 from peewee import ModelSelect
 
-from arkindex_worker.cache import (
-    CachedElement,
-    CachedImage,
-    cache_write,
-    insert_rows,
-    unsupported_cache,
-)
+from arkindex_worker.cache import CachedElement, CachedImage, cache_write, insert_rows
 from arkindex_worker.errors import MissingElementType, MissingTypeError
 from arkindex_worker.models import Element
+from arkindex_worker.offline_records import offline_rows
 from arkindex_worker.types import ElementLike, Polygon
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
     check,
     check_confidence,
     check_element,
-    check_element_or_cached,
     check_polygon,
     check_str,
     check_uuid,
+    is_element,
     item_prefix,
 )
 from arkindex_worker.worker.configuration import open_text_file
@@ -43,6 +38,12 @@ from arkindex_worker.worker.element_types import (
     slugify,
 )
 from arkindex_worker.worker.listing import filter_cached_elements, listing_query
+from arkindex_worker.worker.rules06 import (
+    check_element_argument,
+    follows_0_6,
+    unsupported_cache,
+    uses_cache,
+)
 
 __all__ = [
     "ElementMixin",
@@ -139,7 +140,8 @@ class ElementMixin(ElementTypesMixin):
         if self.process_information is not None:
             skip = self.process_information.get("skip_elements_json")
             if skip is None:
-                return self.task_id is not None
+                # Generation 0.6: "is not False", whatever PONOS_TASK (15 §3.1)
+                return self.task_id is not None or follows_0_6(self)
             return bool(skip)
         return getattr(self.args, "consume_worker_activities", False)
 
@@ -233,6 +235,8 @@ class ElementMixin(ElementTypesMixin):
         Returns:
             One ``{"id": …}`` per element, in order; ``None`` in read-only mode.
         """
+        if follows_0_6(self) and not isinstance(parent, Element):
+            raise TypeError("Parent element should be an Element instance")
         if isinstance(parent, Element):
             check(
                 parent.get("zone"),
@@ -269,7 +273,7 @@ class ElementMixin(ElementTypesMixin):
                 )
             )
 
-        if self.use_cache:
+        if uses_cache(self):
             self._cache_created_elements(parent, elements, created)
         return created
 
@@ -351,7 +355,7 @@ class ElementMixin(ElementTypesMixin):
         )
         for index, child in enumerate(children):
             check(
-                isinstance(child, Element),
+                is_element(child),
                 item_prefix("Child", index, "children") + "Should be of type Element",
             )
         if self.skip_publication(
@@ -383,7 +387,7 @@ class ElementMixin(ElementTypesMixin):
         Returns:
             The API answer; ``None`` in read-only mode.
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         if "type" in kwargs:
             check(isinstance(kwargs["type"], str), "type should be a str")
         if "name" in kwargs:
@@ -414,7 +418,7 @@ class ElementMixin(ElementTypesMixin):
         updated = self.api_client.request(
             "PartialUpdateElement", id=element.id, body=kwargs
         )
-        if self.use_cache:
+        if uses_cache(self):
             _update_cached_element(element.id, kwargs)
         return updated
 
@@ -446,8 +450,10 @@ class ElementMixin(ElementTypesMixin):
             An iterator of element dicts (API) or a peewee query (cache).
         """
         query = listing_query(locals())
-        if self.use_cache:
-            return filter_cached_elements(CachedElement.select(), query)
+        if uses_cache(self):
+            return offline_rows(
+                self, filter_cached_elements(CachedElement.select(), query)
+            )
         return self.api_client.paginate("ListElements", corpus=self.corpus_id, **query)
 
     def list_element_children(
@@ -471,13 +477,13 @@ class ElementMixin(ElementTypesMixin):
 
         Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         query = listing_query(locals())
-        if self.use_cache:
+        if uses_cache(self):
             children = CachedElement.select().where(
                 CachedElement.parent_id == element.id
             )
-            return filter_cached_elements(children, query)
+            return offline_rows(self, filter_cached_elements(children, query))
         return self.api_client.paginate("ListElementChildren", id=element.id, **query)
 
     def list_element_parents(
@@ -501,14 +507,14 @@ class ElementMixin(ElementTypesMixin):
 
         Filters as [list_elements][arkindex_worker.worker.element.ElementMixin.list_elements].
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         query = listing_query(locals())
-        if self.use_cache:
+        if uses_cache(self):
             parent_ids = CachedElement.select(CachedElement.parent_id).where(
                 CachedElement.id == element.id
             )
             parents = CachedElement.select().where(CachedElement.id.in_(parent_ids))
-            return filter_cached_elements(parents, query)
+            return offline_rows(self, filter_cached_elements(parents, query))
         return self.api_client.paginate("ListElementParents", id=element.id, **query)
 
 

@@ -18,6 +18,7 @@ from arkindex_worker.cache import unsupported_cache
 from arkindex_worker.errors import MissingElementType, MissingTypeError
 from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import check, check_str
+from arkindex_worker.worker.rules06 import follows_0_6
 
 __all__ = ["ElementType", "ElementTypesMixin", "slugify"]
 
@@ -132,6 +133,10 @@ class ElementTypesMixin:
             type_names is None or not type_slugs,
             "Use either type slugs as positional arguments or type_names, not both.",
         )
+        if type_names is None and follows_0_6(self):
+            # Generation 0.6 knows only the type_names forms (spec 15 §4)
+            type_names = type_slugs[0] if len(type_slugs) == 1 else None
+            return self._check_required_type_names(type_names, create_missing)
         if type_names is not None:
             return self._check_required_type_names(type_names, create_missing)
         if len(type_slugs) == 1 and isinstance(type_slugs[0], list):

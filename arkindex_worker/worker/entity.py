@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import inspect
+from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.cache import (
-    CachedEntity,
-    CachedTranscriptionEntity,
-    cache_write,
-    unsupported_cache,
-)
+from arkindex_worker.cache import CachedEntity, CachedTranscriptionEntity, cache_write
 from arkindex_worker.errors import MissingEntityType
 from arkindex_worker.models import Element, Transcription
 from arkindex_worker.utils import pluralize
@@ -23,8 +20,10 @@ from arkindex_worker.validation import (
     check_int,
     check_source_filter,
     check_str,
+    is_element,
     item_prefix,
 )
+from arkindex_worker.worker.rules06 import follows_0_6, unsupported_cache, uses_cache
 
 __all__ = ["Entity", "EntityMixin", "MissingEntityType"]
 
@@ -32,24 +31,95 @@ OFFSET_MESSAGE = "offset shouldn't be null and should be a positive integer"
 LENGTH_MESSAGE = "length shouldn't be null and should be a strictly positive integer"
 
 
-class Entity(TypedDict):
-    """An item of [create_transcription_entities][arkindex_worker.worker.entity.EntityMixin.create_transcription_entities]."""
-
-    name: str
+class _EntityFields(TypedDict):
     type_id: str
     length: int
     offset: int
     confidence: float | None
 
 
-def _check_entity_item(item: Any, index: int) -> None:
+class Entity(_EntityFields, total=False):
+    """An item of [create_transcription_entities][arkindex_worker.worker.entity.EntityMixin.create_transcription_entities].
+
+    ``name`` is required under generation 0.4 only (0.6 items have none).
+    """
+
+    name: str
+
+
+# The 0.6 form of CreateTranscriptionEntity (spec 15 §17, operations-0.6.yml)
+TRANSCRIPTION_ENTITY_0_6 = "CreateTranscriptionEntity@0.6"
+
+
+def _check_entity_item(item: Any, index: int, *, with_name: bool = True) -> None:
     prefix = item_prefix("Entity", index, "entities")
     check(isinstance(item, dict), f"{prefix}Should be of type dict")
-    check_str(item.get("name"), "name", prefix=prefix)
+    if with_name:
+        check_str(item.get("name"), "name", prefix=prefix)
     check_str(item.get("type_id"), "type_id", prefix=prefix)
     check_int(item.get("offset"), prefix + OFFSET_MESSAGE)
     check_int(item.get("length"), prefix + LENGTH_MESSAGE, minimum=1)
     check_confidence(item.get("confidence"), required=False, prefix=prefix)
+
+
+def _type_id_form(func: Callable) -> Callable:
+    """Call mapping of `create_transcription_entity` (spec 15 §7, G4).
+
+    The 0.6 form (a ``type_id`` keyword, or any call under generation 0.6, whose
+    second argument is the entity type ID) goes to the 0.6 helper; the 0.4 form
+    to ``func``. ``inspect.signature`` keeps showing ``func``'s.
+    """
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+        by_keyword = "type_id" in kwargs
+        if by_keyword and ("entity" in kwargs or len(args) >= 2):
+            raise TypeError(
+                "create_transcription_entity() got both 'entity' and 'type_id'"
+            )
+        modern = follows_0_6(self)
+        if modern and "entity" in kwargs:
+            raise TypeError(
+                "create_transcription_entity() got an unexpected keyword argument 'entity'"
+            )
+        if not by_keyword and not modern:
+            return func(self, *args, **kwargs)
+        if by_keyword:
+            type_id = kwargs.pop("type_id")
+            if args:
+                args = (args[0], type_id, *args[1:])
+            else:
+                kwargs["entity"] = type_id
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        call = bound.arguments
+        return self._create_transcription_entity_0_6(
+            call["transcription"],
+            call["entity"],
+            call["offset"],
+            call["length"],
+            call["confidence"],
+        )
+
+    return wrapper
+
+
+def _check_entity_type_names(entity_types: Any, create_missing: Any) -> None:
+    """The 0.6 checks of `check_required_entity_types` (spec 15 §7)."""
+    check(
+        entity_types and isinstance(entity_types, list),
+        "entity_types shouldn't be null and should be of type list",
+    )
+    for index, name in enumerate(entity_types):
+        check(
+            isinstance(name, str),
+            f"Entity type at index {index} in entity_types: Should be of type str",
+        )
+    check(
+        isinstance(create_missing, bool),
+        "create_missing shouldn't be null and should be of type bool",
+    )
 
 
 class EntityMixin:
@@ -90,6 +160,9 @@ class EntityMixin:
         Raises:
             MissingEntityType: a type is missing and ``create_missing`` is false.
         """
+        modern = follows_0_6(self)
+        if modern:
+            _check_entity_type_names(entity_types, create_missing)
         if not self.entity_types:
             self.list_corpus_entity_types()
         for name in entity_types:
@@ -97,7 +170,10 @@ class EntityMixin:
                 continue
             if not create_missing:
                 raise MissingEntityType(f"Entity type `{name}` was not in the corpus.")
-            self._create_entity_type(name)
+            if modern:
+                self.create_entity_type(name)
+            else:
+                self._create_entity_type(name)
 
     def create_entity_type(self, name: str) -> None:
         """Create an entity type in the corpus and add it to ``self.entity_types``.
@@ -170,7 +246,7 @@ class EntityMixin:
                 "worker_run_id": self.worker_run_id,
             },
         )
-        if self.use_cache:
+        if uses_cache(self):
             with cache_write("entity"):
                 CachedEntity.insert_many(
                     [
@@ -186,6 +262,7 @@ class EntityMixin:
                 ).execute()
         return created["id"]
 
+    @_type_id_form
     def create_transcription_entity(
         self,
         transcription: Transcription,
@@ -193,15 +270,22 @@ class EntityMixin:
         offset: int,
         length: int,
         confidence: float | None = None,
+        *,
+        type_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Link an entity to a part of a transcription's text.
 
+        Under generation 0.6, or with ``type_id=``, the second argument is an
+        entity type ID (0.6's form): the link is created from the type, and
+        ``entity=`` is refused under generation 0.6.
+
         Args:
             transcription: the transcription.
-            entity: ID of the entity.
+            entity: ID of the entity (0.4 form).
             offset: start of the part, in characters.
             length: length of the part, in characters.
             confidence: optional confidence in ``[0, 1]``.
+            type_id: ID of the entity type (0.6 form).
 
         Returns:
             The created transcription entity, or ``None`` in read-only mode.
@@ -235,7 +319,7 @@ class EntityMixin:
         created = self.api_client.request(
             "CreateTranscriptionEntity", id=transcription.id, body=body
         )
-        if self.use_cache:
+        if uses_cache(self):
             with cache_write("transcription entity"):
                 CachedTranscriptionEntity.create(
                     transcription=transcription.id,
@@ -246,6 +330,44 @@ class EntityMixin:
                     confidence=confidence,
                 )
         return created
+
+    def _create_transcription_entity_0_6(
+        self,
+        transcription: Transcription,
+        type_id: str,
+        offset: int,
+        length: int,
+        confidence: float | None,
+    ) -> dict[str, Any] | None:
+        """The 0.6 form of `create_transcription_entity` (spec 15 §7)."""
+        check_element(
+            transcription,
+            Transcription,
+            "transcription shouldn't be null and should be a Transcription",
+        )
+        check_str(type_id, "type_id")
+        check_int(offset, OFFSET_MESSAGE)
+        check_int(length, LENGTH_MESSAGE, minimum=1)
+        check_confidence(
+            confidence,
+            required=False,
+            message="confidence should be null or a float in [0..1] range",
+        )
+        if self.skip_publication(
+            "Cannot create transcription entity as this worker is in read-only mode"
+        ):
+            return None
+        body: dict[str, Any] = {
+            "type_id": type_id,
+            "length": length,
+            "offset": offset,
+            "worker_run_id": self.worker_run_id,
+        }
+        if confidence is not None:
+            body["confidence"] = confidence
+        return self.api_client.request(
+            TRANSCRIPTION_ENTITY_0_6, id=transcription.id, body=body
+        )
 
     @unsupported_cache
     def create_transcription_entities(
@@ -258,8 +380,9 @@ class EntityMixin:
             entities: the [Entity][arkindex_worker.worker.entity.Entity] items.
 
         Returns:
-            ``{"transcription_entity_id", "entity_id"}`` dicts, or ``None`` in
-            read-only mode.
+            ``{"transcription_entity_id", "entity_id"}`` dicts (under generation
+            0.6, the answer's ``transcription_entities`` as received, items
+            without ``name``), or ``None`` in read-only mode.
         """
         check_element(
             transcription,
@@ -270,10 +393,13 @@ class EntityMixin:
             entities and isinstance(entities, list),
             "entities shouldn't be null and should be of type list",
         )
+        modern = follows_0_6(self)
         for index, item in enumerate(entities):
-            _check_entity_item(item, index)
+            _check_entity_item(item, index, with_name=not modern)
         keys = {
-            (item["offset"], item["length"], item["name"], item["type_id"])
+            (item["offset"], item["length"], item["type_id"])
+            if modern
+            else (item["offset"], item["length"], item["name"], item["type_id"])
             for item in entities
         }
         check(len(keys) == len(entities), "entities should be unique")
@@ -282,12 +408,13 @@ class EntityMixin:
         ):
             return None
 
+        key = "transcription_entities" if modern else "entities"
         created = self.api_client.request(
             "CreateTranscriptionEntities",
             id=transcription.id,
-            body={"worker_run_id": self.worker_run_id, "entities": entities},
+            body={"worker_run_id": self.worker_run_id, key: entities},
         )
-        return created["entities"]
+        return created[key]
 
     def list_transcription_entities(
         self,
@@ -339,7 +466,7 @@ class EntityMixin:
             check(name and isinstance(name, str), "name should be of type str")
             query["name"] = name
         if parent is not None:
-            check(isinstance(parent, Element), "parent should be of type Element")
+            check(is_element(parent), "parent should be of type Element")
             query["parent"] = parent.id
         self.entities = {
             entity["id"]: entity

@@ -8,7 +8,6 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from arkindex_worker.cache import unsupported_cache
 from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
@@ -16,6 +15,12 @@ from arkindex_worker.validation import (
     check,
     check_element_or_cached,
     check_str,
+)
+from arkindex_worker.worker.rules06 import (
+    ELEMENT_ONLY_TYPE,
+    check_element_argument,
+    follows_0_6,
+    unsupported_cache,
 )
 
 __all__ = ["MetaDataMixin", "MetaType"]
@@ -51,8 +56,22 @@ def _check_type(value: Any) -> None:
     )
 
 
-def _checked_metadata(metadata_list: Any) -> list[dict[str, Any]]:
-    """New dicts ready to send, built from the validated items."""
+def _check_element(worker: Any, element: Any) -> None:
+    check_element_argument(
+        worker,
+        element,
+        ELEMENT_ONLY_TYPE,
+        lambda value: check_element_or_cached(value, ELEMENT_OR_CACHED_TYPE),
+    )
+
+
+def _checked_metadata(
+    metadata_list: Any, *, with_entity: bool = True
+) -> list[dict[str, Any]]:
+    """New dicts ready to send, built from the validated items.
+
+    Without ``with_entity`` (generation 0.6), items carry no ``entity_id``.
+    """
     check(
         metadata_list and isinstance(metadata_list, list),
         "metadata_list shouldn't be null and should be of type list of dict",
@@ -70,19 +89,15 @@ def _checked_metadata(metadata_list: Any) -> list[dict[str, Any]]:
             value is not None and isinstance(value, str | float | int),
             "value shouldn't be null and should be of type (str or float or int)",
         )
-        entity_id = item.get("entity_id")
-        check(
-            entity_id is None or isinstance(entity_id, str),
-            "entity_id should be None or a str",
-        )
-        metas.append(
-            {
-                "type": item["type"].value,
-                "name": item["name"],
-                "value": value,
-                "entity_id": entity_id,
-            }
-        )
+        meta = {"type": item["type"].value, "name": item["name"], "value": value}
+        if with_entity:
+            entity_id = item.get("entity_id")
+            check(
+                entity_id is None or isinstance(entity_id, str),
+                "entity_id should be None or a str",
+            )
+            meta["entity_id"] = entity_id
+        metas.append(meta)
     return metas
 
 
@@ -105,12 +120,18 @@ class MetaDataMixin:
             type: type of the metadata.
             name: name of the metadata.
             value: its value, always a non-empty string here.
-            entity: ID of an entity the metadata refers to.
+            entity: ID of an entity the metadata refers to (generation 0.4
+                only: 0.6 has no such parameter, a value raises `TypeError`).
 
         Returns:
             The ID of the created metadata, or ``None`` in read-only mode.
         """
-        check_element_or_cached(element, ELEMENT_OR_CACHED_TYPE)
+        modern = follows_0_6(self)
+        if modern and entity is not None:
+            raise TypeError(
+                "create_metadata() got an unexpected keyword argument 'entity'"
+            )
+        _check_element(self, element)
         _check_type(type)
         check_str(name, "name")
         check_str(value, "value")
@@ -119,17 +140,11 @@ class MetaDataMixin:
         if self.skip_publication(READ_ONLY_MESSAGE):
             return None
 
-        created = self.api_client.request(
-            "CreateMetaData",
-            id=element.id,
-            body={
-                "type": type.value,
-                "name": name,
-                "value": value,
-                "entity_id": entity,
-                "worker_run_id": self.worker_run_id,
-            },
-        )
+        body = {"type": type.value, "name": name, "value": value}
+        if not modern:
+            body["entity_id"] = entity
+        body["worker_run_id"] = self.worker_run_id
+        created = self.api_client.request("CreateMetaData", id=element.id, body=body)
         return created["id"]
 
     @unsupported_cache
@@ -152,8 +167,8 @@ class MetaDataMixin:
         Returns:
             The created metadata, or ``None`` in read-only mode.
         """
-        check_element_or_cached(element, ELEMENT_OR_CACHED_TYPE)
-        metas = _checked_metadata(metadata_list)
+        _check_element(self, element)
+        metas = _checked_metadata(metadata_list, with_entity=not follows_0_6(self))
         if self.skip_publication(READ_ONLY_MESSAGE):
             return None
 
@@ -176,7 +191,7 @@ class MetaDataMixin:
             element: the element.
             load_parents: also list the metadata of its ancestors.
         """
-        check_element_or_cached(element, ELEMENT_OR_CACHED_TYPE)
+        _check_element(self, element)
         query = {}
         if load_parents is not None:
             check(isinstance(load_parents, bool), "load_parents should be of type bool")

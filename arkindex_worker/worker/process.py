@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import Enum
 
-from arkindex_worker.cache import unsupported_cache
+from arkindex_worker.worker.rules06 import follows_0_6, unsupported_cache
 
 __all__ = [
     "PROCESS_ELEMENTS_PAGE_SIZE",
@@ -75,10 +75,14 @@ class ProcessMixin:
             A paginator over raw element dicts (``id``, ``type_id``, ``name``,
             ``confidence``, ``image_id``, ``image_url``, ``polygon``, …).
         """
+        # Generation 0.6 sends with_image only when true (spec 15 §11)
+        image = (
+            {"with_image": with_image} if with_image or not follows_0_6(self) else {}
+        )
         return self.api_client.paginate(
             "ListProcessElements",
             id=self.process_information["id"],
-            with_image=with_image,
+            **image,
             allow_missing_data=True,
             page_size=PROCESS_ELEMENTS_PAGE_SIZE,
         )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import requests
+
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.errors import EveryItemFailed
@@ -11,17 +15,35 @@ __all__ = ["Progress", "failure_message", "report"]
 
 
 def failure_message(subject: str, error: Exception) -> str:
-    """Log message of a failed item: API errors show their title and content."""
+    """Log message of a failed item: API errors show their title and content.
+
+    Network failures are described as the fatal ones (``Could not reach the
+    Arkindex API at URL: reason``), other errors by their ``repr``.
+    """
     if isinstance(error, ErrorResponse):
         return (
             f"An API error occurred while processing {subject}: "
             f"{error.title} - {error.content}"
         )
+    if isinstance(error, requests.ConnectionError | requests.Timeout):
+        # The repr would name urllib3's internal objects
+        from arkindex_worker.cli import describe_fatal_error
+
+        return f"Failed running worker on {subject}: {describe_fatal_error(error)}"
     return f"Failed running worker on {subject}: {error!r}"
 
 
-def report(count: int, failed: int, singular: str) -> None:
-    """Log the run summary.
+def report(
+    count: int,
+    failed: int,
+    singular: str,
+    elapsed: str | None = None,
+    cause: BaseException | None = None,
+) -> None:
+    """Log the run summary: ``elapsed`` (our addition) when given, then upstream's line.
+
+    ``cause`` (a failed item's error) becomes the ``__cause__`` of
+    `EveryItemFailed`, so that a test sees the item's own error.
 
     Raises:
         EveryItemFailed: every item failed (a `SystemExit` with status 1).
@@ -30,12 +52,16 @@ def report(count: int, failed: int, singular: str) -> None:
         f"Ran on {count} {pluralize(singular, count)}: "
         f"{count - failed} completed, {failed} failed"
     )
+    if elapsed:
+        # Our addition, before upstream's line (which stays the last one), through
+        # a child logger: the records of the package's logger stay as they were
+        logging.getLogger("arkindex_worker.run").info(elapsed)
     if failed:
         logger.error(message)
-        if failed >= count:
-            raise EveryItemFailed()
     else:
         logger.info(message)
+    if failed and failed >= count:
+        raise EveryItemFailed() from cause
 
 
 class Progress:

@@ -5,6 +5,12 @@ asks the API first, then reads a local file with
 [read_local_secret][arkindex_worker.worker.secrets.read_local_secret], and
 parses the content with [parse_secret][arkindex_worker.worker.secrets.parse_secret].
 A secret's content is never logged.
+
+A secret-typed configuration item ([load_secret_item][arkindex_worker.worker.secrets.load_secret_item])
+names a secret on servers that have them. Its value is only used in a URL or a
+local path when it is a plain relative name (`is_secret_name`); when that
+secret is missing, the messages name the item's configuration key, never its
+value, which may well be the secret itself.
 """
 
 from __future__ import annotations
@@ -12,14 +18,98 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arkindex_worker import logger
+from arkindex_worker.errors import ErrorResponse, SecretUnavailableError
 
-__all__ = ["gpg_decrypt", "local_secret_path", "parse_secret", "read_local_secret"]
+if TYPE_CHECKING:
+    from arkindex_worker.worker.base import BaseWorker
+
+__all__ = [
+    "gpg_decrypt",
+    "is_secret_name",
+    "load_secret_item",
+    "local_secret_path",
+    "parse_secret",
+    "read_local_secret",
+    "secret_label",
+    "unavailable_detail",
+]
+
+MAX_NAME_LENGTH = 255
+_NAME_PART = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_SECRET_NAME = re.compile(rf"{_NAME_PART}(?:/{_NAME_PART})*\Z")
+# The configuration key of the secret item being loaded, if any
+_ITEM_KEY: ContextVar[str | None] = ContextVar("secret_item_key", default=None)
+
+
+def is_secret_name(value: Any) -> bool:
+    """Whether a value is a plain relative secret name, fit for a URL and a path.
+
+    Parts of letters, digits, ``.``, ``_`` and ``-`` (not starting with a
+    dot), joined by ``/``, at most 255 characters: e.g. ``path/to/model.json``
+    or a UUID. No absolute path, no ``..``, no empty part, no other character.
+    """
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_NAME_LENGTH
+        and _SECRET_NAME.match(value) is not None
+    )
+
+
+def secret_label(name: Path | str) -> str:
+    """How messages name a secret: ``Secret {name}``, or by configuration key.
+
+    Within `load_secret_item`, ``Secret of configuration key `{key}```.
+    """
+    key = _ITEM_KEY.get()
+    return f"Secret {name}" if key is None else f"Secret of configuration key `{key}`"
+
+
+def unavailable_detail(error: ErrorResponse) -> Any:
+    """What a warning says of the API's refusal: its content, or only its status.
+
+    Within `load_secret_item`, the status only: the answer may repeat the name.
+    """
+    if _ITEM_KEY.get() is None:
+        return error.content
+    return f"HTTP {error.status_code}"
+
+
+@contextmanager
+def _item(key: str) -> Iterator[None]:
+    token = _ITEM_KEY.set(str(key))
+    try:
+        yield
+    finally:
+        _ITEM_KEY.reset(token)
+
+
+def load_secret_item(worker: BaseWorker, key: str, value: Any) -> Any:
+    """The secret a secret configuration item names, through `worker.load_secret`.
+
+    Its messages name the configuration key, not the value, when the secret is
+    missing (an available secret is logged by its name, as by `load_secret`).
+
+    Raises:
+        SecretUnavailableError: The value is not a secret name (nothing is
+            sent), or the secret is available neither on the API nor locally.
+    """
+    if not is_secret_name(value):
+        raise SecretUnavailableError(
+            f"Secret of configuration key `{key}` is not available: its value is "
+            "not a secret name (letters, digits, '.', '_', '-' and '/' only)"
+        )
+    with _item(key):
+        return worker.load_secret(Path(value))
 
 
 def local_secret_path(name: Path | str) -> Path:
@@ -43,7 +133,13 @@ def read_local_secret(name: Path | str) -> str | None:
         secret = gpg_decrypt(path)
         logging.info(f"Loaded local secret {name}")
     except Exception as e:
-        logger.error(f"Local secret {name} is not available as {path}: {e}")
+        key = _ITEM_KEY.get()
+        if key is None:
+            logger.error(f"Local secret {name} is not available as {path}: {e}")
+        else:
+            logger.error(
+                f"Local secret of configuration key `{key}` is not available: {e}"
+            )
         return None
     return secret
 
@@ -86,5 +182,9 @@ def parse_secret(name: Path, content: str) -> Any:
 
             return yaml.safe_load(content)
     except Exception as e:
+        for mark in ("context_mark", "problem_mark"):
+            # YAML shows the lines around an error: parts of the secret
+            if getattr(e, mark, None) is not None:
+                getattr(e, mark).buffer = None
         logger.error(f"Failed to parse secret {name}: {e}")
     return content

@@ -14,18 +14,19 @@ from arkindex_worker.cache import (
     cache_write,
     insert_rows,
 )
+from arkindex_worker.offline_records import offline_rows
 from arkindex_worker.types import ElementLike
 from arkindex_worker.utils import DEFAULT_BATCH_SIZE, batch_publication, make_batches
 from arkindex_worker.validation import (
     check,
     check_confidence,
-    check_element_or_cached,
     check_polygon,
     check_source_filter,
     check_str,
     item_prefix,
 )
 from arkindex_worker.worker.listing import where_source
+from arkindex_worker.worker.rules06 import check_element_argument, uses_cache
 
 __all__ = ["TextOrientation", "TranscriptionMixin"]
 
@@ -115,7 +116,7 @@ class TranscriptionMixin:
         Returns:
             The created transcription, or ``None`` in read-only mode.
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         check_str(text, "text")
         _check_orientation(orientation)
         check_confidence(confidence, required=True)
@@ -134,7 +135,7 @@ class TranscriptionMixin:
                 "orientation": orientation.value,
             },
         )
-        if self.use_cache:
+        if uses_cache(self):
             with cache_write("transcription"):
                 self._cache_transcriptions([{**created, "element_id": element.id}])
         return created
@@ -169,7 +170,7 @@ class TranscriptionMixin:
                 body={"worker_run_id": self.worker_run_id, "transcriptions": batch},
             )["transcriptions"]
         ]
-        if self.use_cache:
+        if uses_cache(self):
             with cache_write("transcriptions"):
                 self._cache_transcriptions(created)
         return created
@@ -197,7 +198,7 @@ class TranscriptionMixin:
             One ``{"id", "element_id", "created"}`` dict per item, or ``None`` in
             read-only mode.
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         check_str(sub_element_type, "sub_element_type")
         copies = _checked_copies(transcriptions, with_polygon=True)
         if self.skip_publication(
@@ -225,7 +226,7 @@ class TranscriptionMixin:
                     f"A sub_element of {element.id} with type {sub_element_type} "
                     "was created during transcriptions bulk creation"
                 )
-        if self.use_cache:
+        if uses_cache(self):
             self._cache_element_transcriptions(
                 element, sub_element_type, transcriptions, annotations
             )
@@ -316,7 +317,7 @@ class TranscriptionMixin:
             [CachedTranscription][arkindex_worker.cache.CachedTranscription] when
             the cache is used.
         """
-        check_element_or_cached(element)
+        check_element_argument(self, element)
         query: dict[str, Any] = {}
         if element_type:
             check(isinstance(element_type, str), "element_type should be of type str")
@@ -335,12 +336,15 @@ class TranscriptionMixin:
             if value is not None:
                 query[name] = value
 
-        if not self.use_cache:
+        if not uses_cache(self):
             return self.api_client.paginate(
                 "ListTranscriptions", id=element.id, **query
             )
-        return _cached_transcriptions(
-            element, element_type, recursive, worker_version, worker_run
+        return offline_rows(
+            self,
+            _cached_transcriptions(
+                element, element_type, recursive, worker_version, worker_run
+            ),
         )
 
 

@@ -10,9 +10,13 @@ show that none of it happens.
 from __future__ import annotations
 
 import gc
+import gzip
+import io
 import json
+import logging
 import socket
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -20,7 +24,15 @@ import pytest
 import requests
 
 from arkindex_worker.api import ArkindexClient, ErrorResponse
+from arkindex_worker.api.answers import AnswerLimits
 from arkindex_worker.api.errors import UnconfirmedWriteError
+from arkindex_worker.errors import (
+    AnswerLimitError,
+    InvalidHeaderValueError,
+    InvalidPaginationError,
+    InvalidStatusError,
+    UnexpectedContentError,
+)
 
 TIMEOUT = 2
 """Seconds of the client's read time-out: no test waits for it."""
@@ -378,3 +390,199 @@ def test_pre_signed_url_that_cannot_be_reached_is_not_shown(serve, sleeps):
     assert "s3cr3t" not in str(e.value)
     assert e.value.__suppress_context__
     assert len(server.received) == 1
+
+
+# ---------------------------------------------------------------- limits on answers
+
+
+def json_answer(status: str, body: bytes, *headers: str) -> bytes:
+    return answer(status, body, "Content-Type: application/json", *headers)
+
+
+def test_status_999_is_not_a_success(serve, sleeps):
+    server, client = serve([Answer(json_answer("999 Whatever", b'{"id": "x"}'))])
+    with pytest.raises(InvalidStatusError) as e:
+        client.request("RetrieveElement", id=1)
+    assert str(e.value) == (
+        "Operation RetrieveElement expected JSON, got an invalid HTTP status "
+        f"(application/json, HTTP 999 from {server.url}api/v1/element/1/): "
+        "HTTP statuses go from 100 to 599"
+    )
+    assert isinstance(e.value, UnexpectedContentError)
+    assert len(server.received) == 1
+    assert sleeps == []
+
+
+def test_status_999_of_another_url_is_an_http_error(serve, sleeps):
+    server, client = serve([Answer(answer("999 Whatever", b"image"))])
+    with pytest.raises(requests.HTTPError) as e:
+        client.http_request("GET", server.url + "iiif/image.jpg")
+    assert str(e.value) == f"999 Whatever for GET {server.url}iiif/image.jpg"
+    assert len(server.received) == 1
+
+
+def test_deeply_nested_json_is_refused(serve, sleeps):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    server, client = serve(
+        [
+            Answer(json_answer("200 OK", deep)),
+            Answer(json_answer("200 OK", b"[" * 256 + b"]" * 256)),
+        ]
+    )
+    with pytest.raises(AnswerLimitError) as e:
+        client.request("RetrieveElement", id=1)
+    assert str(e.value) == (
+        "Operation RetrieveElement expected JSON, got JSON nested too deep "
+        f"(application/json, HTTP 200 from {server.url}api/v1/element/1/): more "
+        "than 256 levels of arrays and objects, the limit "
+        "(ARKINDEX_API_MAX_JSON_DEPTH)"
+    )
+    # The default limit itself is accepted
+    nested = client.request("RetrieveElement", id=2)
+    for _ in range(255):
+        nested = nested[0]
+    assert nested == []
+
+
+def test_deep_error_answer_is_still_the_error(serve, sleeps):
+    deep = b'{"a":' * 1000 + b"1" + b"}" * 1000
+    _, client = serve([Answer(json_answer("404 Not Found", deep))])
+    with pytest.raises(ErrorResponse) as e:
+        client.request("RetrieveElement", id=1)
+    assert e.value.status_code == 404
+    assert e.value.content == deep.decode()
+
+
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body that inflates to `size` zero bytes."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as file:
+        chunk = b"\x00" * (1 << 20)
+        for _ in range(size >> 20):
+            file.write(chunk)
+    return out.getvalue()
+
+
+def test_compressed_answer_inflating_past_the_limit(serve, sleeps):
+    bomb = gzip_bomb(32 << 20)
+    assert len(bomb) < 64 << 10
+    server, client = serve(
+        [
+            Answer(json_answer("200 OK", bomb, "Content-Encoding: gzip")),
+            Answer(json_answer("200 OK", b'{"id": "next"}')),
+        ],
+        limits=AnswerLimits(max_bytes=1 << 20),
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(AnswerLimitError) as e:
+            client.request("RetrieveElement", id=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(e.value) == (
+        "Operation RetrieveElement expected JSON, got an answer too large "
+        f"(application/json, HTTP 200 from {server.url}api/v1/element/1/): more "
+        "than 1048576 bytes once decompressed, the limit "
+        "(ARKINDEX_API_MAX_ANSWER_SIZE)"
+    )
+    # Reading stopped near the limit: the 32 MiB were never held
+    assert peak < 8 << 20
+    # The next exchange gets its own answer
+    assert client.request("RetrieveElement", id=2) == {"id": "next"}
+    assert len(server.received) == 2
+    assert sleeps == []
+
+
+def test_answer_size_limit_from_the_environment(serve, monkeypatch, sleeps):
+    monkeypatch.setenv("ARKINDEX_API_MAX_ANSWER_SIZE", "10")
+    _, client = serve([Answer(json_answer("200 OK", b'{"id": "0123456789"}'))])
+    with pytest.raises(AnswerLimitError, match="more than 10 bytes once decompressed"):
+        client.request("RetrieveElement", id=1)
+
+
+def test_downloads_are_not_limited(serve, sleeps):
+    content = bytes(range(256)) * 4096  # 1 MiB
+    server, client = serve(
+        [
+            Answer(answer("200 OK", content, "Content-Type: application/octet-stream")),
+            Answer(answer("200 OK", content)),
+        ],
+        limits=AnswerLimits(max_bytes=1024),
+    )
+    with client.request("DownloadExport", id="e") as file:
+        assert file.read() == content
+    url = server.url + "iiif/image/full/full/0/default.jpg"
+    assert client.http_request("GET", url, stream=True, read=lambda r: r.content) == (
+        content
+    )
+
+
+# ---------------------------------------------------------------- hostile pages
+
+
+def test_next_page_pointing_back_forever(serve, sleeps):
+    sets = "api/v1/process/p/sets/"
+    looping = {"count": None, "results": [1], "next": "http://x/" + sets + "?page=2"}
+    server, client = serve([Answer(answer("200 OK", looping))] * 5)
+    with pytest.raises(InvalidPaginationError) as e:
+        list(client.paginate("ListProcessSets", id="p"))
+    assert str(e.value) == (
+        "Stopping the pagination of ListProcessSets: the server gave "
+        f"http://x/{sets} as the next page once already"
+    )
+    assert [r.path for r in server.received] == [f"/{sets}", f"/{sets}?page=2"]
+
+
+def test_cursor_that_never_changes(serve, sleeps):
+    elements = "api/v1/datasets/d/elements/"
+    same = {"results": [1], "next": "http://x/" + elements + "?cursor=C"}
+    again = {"results": [2], "next": "http://x/" + elements + "?cursor=C&n=2"}
+    server, client = serve(
+        [Answer(answer("200 OK", same)), Answer(answer("200 OK", again))]
+    )
+    with pytest.raises(InvalidPaginationError, match="the same cursor again"):
+        list(client.paginate("ListDatasetElements", id="d"))
+    assert len(server.received) == 2
+
+
+# ---------------------------------------------------------------- tokens in headers
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("secret-token\r\nX-Injected: 1", id="newline"),
+        pytest.param("secret-token-\u2603", id="not-latin-1"),
+        pytest.param("secret-token\x00", id="nul"),
+    ],
+)
+def test_invalid_token_is_refused_without_showing_it(serve, caplog, sleeps, token):
+    caplog.set_level(logging.DEBUG)
+    server, client = serve([Answer(answer("200 OK", {"id": "x"}))])
+    client.configure(token=token, base_url=server.url)
+    with pytest.raises(InvalidHeaderValueError) as e:
+        client.request("RetrieveElement", id=1)
+    assert str(e.value) == (
+        "The value of the Authorization header cannot be sent: it holds a line "
+        "break, a control character, leading whitespace or a character outside "
+        "latin-1 (check the API token)"
+    )
+    assert isinstance(e.value, requests.exceptions.InvalidHeader)
+    assert server.received == []
+    shown = [str(e.value), repr(e.value), caplog.text]
+    assert not any("secret-token" in text for text in shown)
+    assert sleeps == []
+
+
+def test_invalid_header_parameter_names_the_header(serve, sleeps):
+    server, client = serve([])
+    with pytest.raises(InvalidHeaderValueError) as e:
+        client.http_request(
+            "GET", server.url + "x", headers={"X-Credential": "pass\nword"}
+        )
+    assert str(e.value).startswith(
+        "The value of the X-Credential header cannot be sent"
+    )
+    assert "pass" not in str(e.value)
+    assert server.received == []

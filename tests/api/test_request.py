@@ -153,7 +153,8 @@ def test_json_body_and_request_options(client, mock_api):
     request = mock_api.calls[0].request
     assert request.headers["Content-Type"] == "application/json"
     assert request.req_kwargs["timeout"] == (30, 60)
-    assert request.req_kwargs["stream"] is False
+    # Streamed: the answer is read within the client's size limit
+    assert request.req_kwargs["stream"] is True
 
 
 def test_no_body_sent_for_body_none(client, mock_api):

@@ -149,9 +149,9 @@ def test_never_sent_found_in_exception_chain(client, mock_api, sleeps):
         ),
         pytest.param(
             "PUT",
-            "UpdateWorkerActivity",
-            api_url("workers/versions/w/activity/"),
-            {"id": "w", "body": {}},
+            "UpdateModelVersion",
+            api_url("modelversion/m/"),
+            {"id": "m", "body": {}},
             id="put",
         ),
         pytest.param(

@@ -14,6 +14,9 @@ share of them: error statuses and HTML pages (the request is not applied),
 connections closed without an answer (before or after applying the request),
 late answers (for read time-outs), answers cut in the middle of their JSON, and
 outages (nobody listens on the port for a while: connections are refused).
+`fault_mix` gives the faults of a whole fault run: a share of all API requests
+dropped (before or after they are applied) and a share answered ``429``.
+The reads that settle lost answers (`tests.e2e.listing_routes`) are served too.
 
 A fixed ``latency`` can be added to every answer, as a distant server has (the
 benchmarks use it): each answer leaves that long after its request arrived.
@@ -55,10 +58,24 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.e2e.corpus import build_demo_corpus
+from tests.e2e.faults import (
+    ANSWERED_FAULTS,
+    APPLIED_FAULTS,
+    BAD_GATEWAY_PAGE,
+    CUT_AT,
+    FAULT_KINDS,
+    NO_ANSWER,
+    SERVER_ERROR,
+    UNAVAILABLE_PAGE,
+    Fault,
+    Injection,
+    fault_mix,
+)
+from tests.e2e.listing_routes import ListingRoutes
 from tests.e2e.routes import (
     API_PREFIX,
     DEFAULT_PAGE_SIZE,
@@ -68,120 +85,27 @@ from tests.e2e.routes import (
     NOT_FOUND,
     ROUTES,
     TEXT,
-    ArkindexRoutes,
     Reject,
     Request,
 )
 
 __all__ = [
+    "CUT_AT",
     "DEFAULT_TOKEN",
     "FAULT_KINDS",
     "IIIF_IMAGE",
     "IIIF_INFO",
+    "NO_ANSWER",
+    "SERVER_ERROR",
+    "UNAVAILABLE_PAGE",
     "ArkindexDouble",
     "Fault",
     "RecordedRequest",
     "build_demo_corpus",
+    "fault_mix",
 ]
 
 DEFAULT_TOKEN = "e2e-secret-token"
-BAD_GATEWAY_PAGE = (
-    "<html><head><title>502 Bad Gateway</title></head>"
-    "<body><h1>502 Bad Gateway</h1></body></html>"
-)
-UNAVAILABLE_PAGE = (
-    "<html><head><title>503 Service Unavailable</title></head>"
-    "<body><h1>503 Service Unavailable</h1></body></html>"
-)
-FRONTEND_PAGE = (
-    "<!DOCTYPE html><html><head><title>Arkindex</title></head>"
-    '<body><div id="app"></div></body></html>'
-)
-SERVER_ERROR = {
-    "type": "server_error",
-    "errors": [{"attr": None, "code": "error", "detail": "A server error occurred."}],
-}
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-NO_ANSWER = 0
-"""Status recorded for a request whose connection was closed without an answer."""
-
-ANSWERED_FAULTS = {
-    "500": (500, {}, SERVER_ERROR),
-    "502": (502, HTML, BAD_GATEWAY_PAGE),
-    "503": (503, HTML, UNAVAILABLE_PAGE),
-    "html": (200, HTML, FRONTEND_PAGE),
-}
-"""Faults answered instead of the request: status, headers, body."""
-APPLIED_FAULTS = ("drop-after", "slow", "cut", "outage")
-"""Faults that apply the request first, then spoil or delay its answer."""
-FAULT_KINDS = (*ANSWERED_FAULTS, "429", "drop-before", *APPLIED_FAULTS)
-CUT_AT = 10
-"""Bytes of the JSON body sent before a ``cut`` answer closes the connection."""
-
-
-@dataclass
-class Fault:
-    """A fault injected into the requests that match it.
-
-    Kinds, the request not applied: ``500`` (an Arkindex JSON server error),
-    ``502`` and ``503`` (HTML pages, as a load balancer answers), ``429`` (with
-    ``Retry-After``), ``html`` (a 200 HTML page, as a web front-end answers),
-    ``drop-before`` (the connection closed without an answer). The request
-    applied first: ``drop-after`` (then closed without an answer), ``slow``
-    (answered after ``delay`` seconds), ``cut`` (``Content-Length`` announces the
-    whole JSON body, only its first `CUT_AT` bytes are sent, then the connection
-    is closed), ``outage`` (answered with ``Connection: close``, then the port
-    is closed for ``delay`` seconds: new connections are refused).
-
-    Args:
-        kind: one of `FAULT_KINDS`, or a tuple of them drawn at random.
-        operation: only requests of this operationId.
-        method: only requests with this HTTP method.
-        element: only requests whose path or JSON body holds this ID.
-        times: how many matching requests to hit (``None``: no limit).
-        rate: share of the matching requests hit (seeded, reproducible draws).
-        delay: seconds of a ``slow`` answer or of an ``outage``.
-        retry_after: ``Retry-After`` header of a ``429``.
-    """
-
-    kind: str | tuple[str, ...]
-    operation: str | None = None
-    method: str | None = None
-    element: str | None = None
-    times: int | None = 1
-    rate: float = 1.0
-    delay: float = 1.0
-    retry_after: str = "0"
-    hits: int = field(default=0, init=False)
-
-    def __post_init__(self) -> None:
-        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
-        unknown = set(kinds) - set(FAULT_KINDS)
-        if unknown:
-            raise ValueError(f"Unknown fault kinds: {sorted(unknown)}")
-
-    def matches(
-        self, operation: str | None, method: str, target: str, raw: bytes
-    ) -> bool:
-        """Whether a request is one this fault may hit (its budget left)."""
-        return (
-            (self.times is None or self.hits < self.times)
-            and self.operation in (None, operation)
-            and self.method in (None, method)
-            and (
-                self.element is None
-                or self.element in target
-                or self.element.encode() in raw
-            )
-        )
-
-
-class Injection(NamedTuple):
-    """What to do with the answer of a request a fault hit."""
-
-    kind: str
-    delay: float
-    retry_after: str
 
 
 @dataclass(frozen=True)
@@ -216,7 +140,7 @@ class RecordedRequest:
         return parse_qs(self.query, keep_blank_values=True)
 
 
-class ArkindexDouble(ArkindexRoutes):
+class ArkindexDouble(ListingRoutes):
     """An in-memory Arkindex API served on loopback.
 
     Args:

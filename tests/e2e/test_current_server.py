@@ -13,6 +13,9 @@ from tests.e2e.conftest import build_demo, finish, start_demo_worker, worker_env
 from tests.e2e.double import ArkindexDouble
 
 ML_CLASS = "from-configuration"
+# The demo worker is written against the 0.4 API (entities by ID, the cache):
+# on a current server, `auto` would make it a generation 0.6 worker (spec 15 §1.2)
+COMPAT_04 = {"ARKINDEX_WORKER_COMPAT": "0.4"}
 
 
 def current_server(double: ArkindexDouble, extra_pages: int = 0):
@@ -34,7 +37,7 @@ def current_server(double: ArkindexDouble, extra_pages: int = 0):
 
 def task_env(double: ArkindexDouble, home, chunk: str | None = None) -> dict:
     """Environment of an Arkindex task: task token, no elements list."""
-    env = worker_env(double, home, PONOS_TASK="task-1")
+    env = worker_env(double, home, PONOS_TASK="task-1", **COMPAT_04)
     env.pop("ARKINDEX_API_TOKEN")
     env["ARKINDEX_TASK_TOKEN"] = double.token
     if chunk:
@@ -110,7 +113,7 @@ def test_two_processes_share_one_queue(tmp_path):
 def test_queue_refuses_user_tokens(tmp_path):
     with ArkindexDouble() as double:
         current_server(double)
-        env = worker_env(double, tmp_path, PONOS_TASK="task-1")
+        env = worker_env(double, tmp_path, PONOS_TASK="task-1", **COMPAT_04)
         run = finish(start_demo_worker([], env, tmp_path))
 
     assert run.returncode == 1

@@ -90,16 +90,26 @@ CASES = {
         1,
         STOPPED + "AssertionError: No elements in elements list",
     ),
+    # An invalid command-line value: argparse's status 2 (docs/cli.md)
     "invalid-uuids": Case(
         lambda demo, folder: ["--element", *INVALID_IDS],
-        1,
-        STOPPED + "AssertionError: These element IDs are invalid: volumeid, pageid",
+        2,
+        "worker-demo: error: argument --element: These element IDs are invalid: "
+        "volumeid, pageid",
     ),
     "invalid-uuids-python-O": Case(
         lambda demo, folder: ["--element", *INVALID_IDS],
+        2,
+        "worker-demo: error: argument --element: These element IDs are invalid: "
+        "volumeid, pageid",
+        python_flags=("-O",),
+    ),
+    "listed-invalid-uuids": Case(
+        lambda demo, folder: [
+            *("--elements-list", _json_file(folder, [{"id": i} for i in INVALID_IDS]))
+        ],
         1,
         STOPPED + "AssertionError: These element IDs are invalid: volumeid, pageid",
-        python_flags=("-O",),
     ),
     "missing-elements-list": Case(
         lambda demo, folder: ["--elements-list", MISSING],
@@ -135,9 +145,11 @@ CASES = {
     "wrong-token": Case(
         _page,
         1,
-        STOPPED
-        + "The Arkindex API answered 401 Unauthorized: {{'detail': 'Invalid token.'}}",
+        "ERROR/arkindex_worker.run: Authentication failed: the token was refused "
+        "(401 Unauthorized: Invalid token.); ARKINDEX_API_TOKEN is invalid or expired "
+        "on http://127.0.0.1:",
         env={"ARKINDEX_API_TOKEN": "wrong-token"},
+        exact=False,
     ),
     "unreachable-api": Case(
         _page,
@@ -207,9 +219,10 @@ def test_no_traceback(bad_runs, case_id):
     assert "Traceback" not in run.stderr
 
 
-def test_verbose_shows_the_traceback(run_worker):
+def test_verbose_shows_the_traceback(run_worker, tmp_path):
+    listed = _json_file(tmp_path, [{"id": i} for i in INVALID_IDS])
     with ArkindexDouble() as double:
-        run = run_worker(double, ["--verbose", "--element", *INVALID_IDS])
+        run = run_worker(double, ["--verbose", "--elements-list", listed])
 
     assert run.returncode == 1
     assert "Traceback (most recent call last):" in run.stderr

@@ -17,11 +17,24 @@ from arkindex_worker.image import (
     open_image,
     update_pillow_image_size_limit,
 )
+from arkindex_worker.local_images import (
+    local_images_root,
+    local_path,
+    use_local_images,
+)
 from arkindex_worker.models import Element
 from tests.images.conftest import pixel_colour, same_pixels
 
 IMAGE_ID = uuid.UUID("22222222-2222-2222-2222-222222222222")
 ELEMENT_ID = uuid.UUID("33333333-3333-3333-3333-333333333333")
+
+
+@pytest.fixture(autouse=True)
+def _offline(tmp_path):
+    """Local images are opened offline only: these tests run as the offline client does."""
+    use_local_images(tmp_path)
+    yield
+    use_local_images(None)
 
 
 def test_open_image_signature():
@@ -244,6 +257,67 @@ def test_download_image_local(image_file, reference):
     """The local support lives in download_image, so open_image's fallback has it too."""
     image = download_image(f"{image_file}/0,0,10,10/full/0/default.jpg")
     assert same_pixels(image, reference.crop((0, 0, 10, 10)))
+
+
+# ---------------------------------------------------------------- offline only, relative paths
+
+
+def test_local_images_resolve_against_the_root(tmp_path, image_file, reference):
+    assert local_images_root() == tmp_path.resolve()
+    assert local_path("images/page-1.png") == str(
+        tmp_path.resolve() / "images/page-1.png"
+    )
+    assert local_path(str(image_file)) == str(image_file)
+    assert local_path(image_file.as_uri()) == str(image_file)
+    assert local_path("https://server/image") is None
+    image = download_image("images/page-1.png/0,0,10,10/full/0/default.jpg")
+    assert same_pixels(image, reference.crop((0, 0, 10, 10)))
+
+
+def test_root_is_made_absolute(tmp_path, image_file, reference, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    use_local_images("images")
+    monkeypatch.chdir("/")
+
+    assert local_images_root() == tmp_path.resolve() / "images"
+    assert same_pixels(download_image("page-1.png"), reference)
+
+
+@pytest.mark.parametrize("as_uri", [False, True], ids=["path", "file-url"])
+def test_online_local_images_are_refused(image_file, as_uri):
+    use_local_images(None)
+    url = image_file.as_uri() if as_uri else f"{image_file}/full/full/0/default.jpg"
+
+    assert local_images_root() is None
+    assert local_path(str(image_file)) is None
+    assert image_io.open_local(url) is None
+    with pytest.raises(AssertionError, match=r"^Image URL must be HTTP\(S\)$"):
+        download_image(url)
+    with pytest.raises(AssertionError, match=r"^Image URL must be HTTP\(S\)$"):
+        open_image(url)
+
+
+def test_upstream_open_image_of_an_existing_path_is_kept_online(image_file, reference):
+    """Spec 12: ``open_image`` of an existing path opens it, online too."""
+    use_local_images(None)
+
+    assert same_pixels(open_image(str(image_file)), reference)
+
+
+def test_the_offline_client_turns_local_images_on_and_off(tmp_path, image_file):
+    from arkindex_worker.cache import create_tables, create_version_table, init_cache_db
+    from arkindex_worker.offline import OfflineClient
+
+    use_local_images(None)
+    (tmp_path / "db").mkdir()
+    init_cache_db(tmp_path / "db" / "x.sqlite")
+    create_version_table()
+    create_tables()
+
+    client = OfflineClient()
+    assert local_images_root() == (tmp_path / "db").resolve()
+    client.close()
+    assert local_images_root() is None
 
 
 # ---------------------------------------------------------------- models on local images

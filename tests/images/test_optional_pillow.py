@@ -11,6 +11,7 @@ import pytest
 from arkindex_worker import image as image_module
 from arkindex_worker.cache import CachedElement, CachedImage
 from arkindex_worker.image import PILLOW_MISSING
+from arkindex_worker.local_images import use_local_images
 from arkindex_worker.models import Element
 
 
@@ -82,6 +83,8 @@ def pillow_calls(tmp_path):
     ],
 )
 def test_calls_without_pillow(no_pillow, tmp_path, mock_api, name):
+    # Local images are opened offline only
+    use_local_images(tmp_path)
     with pytest.raises(ImportError) as e:
         pillow_calls(tmp_path)[name]()
     assert str(e.value) == PILLOW_MISSING

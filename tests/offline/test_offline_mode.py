@@ -18,6 +18,7 @@ from arkindex_worker.cache import (
     CachedTranscription,
     CachedTranscriptionEntity,
 )
+from arkindex_worker.errors import OfflineWriteRejected
 from arkindex_worker.models import Element, Transcription
 from arkindex_worker.offline import (
     OFFLINE_CORPUS_ID,
@@ -147,17 +148,21 @@ def test_unavailable_operation(offline_worker):
         offline_worker.api_client.request("CreateIIIFURL", body={"url": "http://a"})
 
 
-def test_run_from_element_ids_fails_missing_elements(cache_path, monkeypatch, caplog):
+def test_run_on_ids_missing_from_the_database_fails_before_processing(
+    cache_path, monkeypatch, caplog
+):
     monkeypatch.setattr(
         sys,
         "argv",
         ["worker", "--dev", "--database", str(cache_path), "--element", PAGE_ID],
     )
     worker = ElementsWorker(support_cache=True)
-    with pytest.raises(SystemExit) as e:
+    with pytest.raises(
+        AssertionError,
+        match=f"^These element IDs are not in the database {cache_path}: {PAGE_ID}$",
+    ):
         worker.run()
-    assert e.value.code == 1
-    assert any("404 Not Found" in m for m in caplog.messages)
+    assert not any(m.startswith("Processing") for m in caplog.messages)
 
 
 # --- publications ------------------------------------------------------------
@@ -348,7 +353,10 @@ def test_element_types(offline_worker):
 def test_failed_write_leaves_database_unchanged(offline_worker):
     client = offline_worker.api_client
     before = CachedElement.select().count()
-    with pytest.raises(peewee.IntegrityError):
+    with pytest.raises(
+        OfflineWriteRejected,
+        match="The database rejected CreateTranscriptionEntities: FOREIGN KEY constraint failed",
+    ) as error:
         client.request(
             "CreateTranscriptionEntities",
             id="00000000-0000-0000-0000-000000000000",
@@ -358,6 +366,8 @@ def test_failed_write_leaves_database_unchanged(offline_worker):
                 ]
             },
         )
+    assert error.value.status_code == 400
+    assert isinstance(error.value.__cause__, peewee.IntegrityError)
     assert CachedEntity.select().count() == 0
     assert CachedElement.select().count() == before
 

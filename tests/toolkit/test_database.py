@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
+import pytest
 from PIL import Image
 
 from arkindex_worker.cache import SQL_VERSION, CachedElement, check_version, db
+from arkindex_worker.errors import UnsafePathError
 from arkindex_worker.testing import build_offline_database
+from arkindex_worker.testing import database as database_module
 from arkindex_worker.testing.database import IMAGE_SIZE, write_png
 from arkindex_worker.worker import ElementsWorker
 
@@ -59,13 +62,83 @@ def test_pages_and_lines_have_an_image_and_a_polygon(arkindex_offline_database):
     assert missing == [(0,)]
 
 
-def test_image_urls_are_the_png_files(arkindex_offline_database):
-    urls = rows(arkindex_offline_database.path, "SELECT url FROM images ORDER BY rowid")
+def test_image_urls_are_the_png_files_next_to_the_database(arkindex_offline_database):
+    database = arkindex_offline_database
+    urls = rows(database.path, "SELECT url FROM images ORDER BY rowid")
 
-    assert urls == [
-        (arkindex_offline_database.image_paths[page_id].as_uri(),)
-        for page_id in arkindex_offline_database.page_ids
-    ]
+    assert urls == [(f"page-{n}.png",) for n in range(1, len(database.page_ids) + 1)]
+    assert [database.image_paths[page].parent for page in database.page_ids] == [
+        database.path.parent
+    ] * len(database.page_ids)
+
+
+def test_relative_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    database = build_offline_database(".")
+
+    assert database.path == tmp_path.resolve() / "offline.sqlite"
+    assert database.path.is_absolute()
+    check_version(database.path)
+    assert all(path.is_absolute() for path in database.image_paths.values())
+
+
+def test_relative_subdirectory_runs_offline(
+    tmp_path, monkeypatch, arkindex_worker_factory
+):
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    database = build_offline_database("sub", name="x.sqlite")
+    worker = arkindex_worker_factory(ElementsWorker, database.argv, support_cache=True)
+
+    page = next(iter(worker.get_elements()))
+
+    assert page.open_image().size == IMAGE_SIZE
+
+
+def test_missing_directory_writes_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No directory"):
+        build_offline_database(tmp_path / "nothing")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_database_is_left_as_is(tmp_path):
+    (tmp_path / "offline.sqlite").write_bytes(b"mine")
+
+    with pytest.raises(FileExistsError, match="already exists"):
+        build_offline_database(tmp_path)
+
+    assert (tmp_path / "offline.sqlite").read_bytes() == b"mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["offline.sqlite"]
+
+
+def test_unsafe_name_is_refused(tmp_path):
+    with pytest.raises(UnsafePathError):
+        build_offline_database(tmp_path, name="../escape.sqlite")
+
+    assert list(tmp_path.iterdir()) == []
+    assert not (tmp_path.parent / "escape.sqlite").exists()
+
+
+def test_failure_removes_what_it_created(tmp_path, monkeypatch):
+    (tmp_path / "page-2.png").write_bytes(b"kept")  # not ours: left in place
+    written = []
+
+    def failing_png(path, width, height, gray=255):
+        written.append(path.name)
+        if len(written) == 2:
+            raise OSError("No space left on device")
+        return write_png(path, width, height, gray)
+
+    monkeypatch.setattr(database_module, "write_png", failing_png)
+
+    with pytest.raises(OSError, match="No space left"):
+        build_offline_database(tmp_path)
+
+    assert written == ["page-1.png", "page-2.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page-2.png"]
+    assert (tmp_path / "page-2.png").read_bytes() == b"kept"
 
 
 def test_ids_are_stable(tmp_path):

@@ -70,8 +70,85 @@ def test_the_first_equal_registration_is_used(mock):
 
     assert mock.request("RetrieveElement", id=ELEMENT_ID) == ELEMENT
     assert mock.responses == [
-        MockResponse("RetrieveElement", None, (), {"id": "other"}, {"name": "other"})
+        MockResponse(
+            MockRequest("RetrieveElement", None, (), {"id": "other"}), {"name": "other"}
+        )
     ]
+
+
+# --- upstream's shapes and constructor (issue 15) ------------------------------
+
+
+def test_add_response_returns_the_expected_call(mock):
+    call = mock.add_response(
+        "CreateMetaData", {"id": "m"}, METADATA_BODY, id=ELEMENT_ID
+    )
+
+    assert call == MockRequest("CreateMetaData", METADATA_BODY, (), {"id": ELEMENT_ID})
+    assert type(call) is MockRequest
+
+
+def test_add_error_response_returns_the_expected_call(mock):
+    call = mock.add_error_response("RetrieveElement", 404, id=ELEMENT_ID)
+
+    assert call == MockRequest("RetrieveElement", None, (), {"id": ELEMENT_ID})
+
+
+def test_responses_are_request_response_pairs(mock):
+    mock.add_response("RetrieveElement", ELEMENT, id=ELEMENT_ID)
+
+    ((request, response),) = mock.responses
+    assert request == MockRequest("RetrieveElement", None, (), {"id": ELEMENT_ID})
+    assert response == ELEMENT
+    assert mock.responses[0]._fields == ("request", "response")
+    assert mock.responses[0].operation == "RetrieveElement"
+    assert mock.responses[0].kwargs == {"id": ELEMENT_ID}
+
+
+def test_history_items_have_upstream_fields(mock):
+    with pytest.raises(ErrorResponse):
+        mock.request("RetrieveElement", id=ELEMENT_ID)
+
+    assert mock.history[0]._fields == ("operation", "body", "args", "kwargs")
+
+
+@pytest.mark.parametrize(
+    "schema_url",
+    [
+        pytest.param(
+            "https://demo.arkindex.org/api/v1/openapi/?format=json", id="https"
+        ),
+        pytest.param("/nowhere/openapi.json", id="missing-file"),
+    ],
+)
+def test_schema_url_is_never_downloaded(schema_url, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the mock sent a request")
+
+    monkeypatch.setattr("requests.Session.send", no_network)
+
+    mock = MockApiClient(schema_url=schema_url)
+
+    assert mock.schema_url == schema_url
+    mock.add_response("RetrieveElement", ELEMENT, id=ELEMENT_ID)
+    assert mock.request("RetrieveElement", id=ELEMENT_ID) == ELEMENT
+
+
+def test_takes_the_client_arguments_positionally():
+    mock = MockApiClient("t0k3n", "Ponos", "https://arkindex.example/", None)
+
+    assert mock.document.url == "https://arkindex.example/"
+    assert mock.schema_url is None
+    assert "t0k3n" not in repr(mock)
+
+
+def test_default_base_url_is_the_test_server(mock):
+    assert mock.document.url == "http://testserver/api/v1/"
+
+
+def test_refuses_what_the_client_refuses():
+    with pytest.raises(TypeError):
+        MockApiClient(schema="x")
 
 
 @pytest.mark.parametrize(

@@ -160,3 +160,58 @@ def test_importing_the_plugin_is_cheap():
         "['arkindex_worker', 'arkindex_worker.testing', "
         "'arkindex_worker.testing.plugin']"
     )
+
+
+def test_a_run_whose_every_element_failed_shows_the_elements_error(author_suite):
+    suite = author_suite(
+        """
+        class BrokenWorker(ElementsWorker):
+            def process_element(self, element):
+                raise ValueError(f"cannot read {element.name}")
+
+
+        def test_broken(arkindex_mock_api, arkindex_worker_factory):
+            worker = arkindex_worker_factory(BrokenWorker, ["--element", PAGE_ID])
+            arkindex_mock_api.add_response(
+                "RetrieveElement", {"id": PAGE_ID, "type": "page", "name": "p1"}, id=PAGE_ID
+            )
+            worker.run()
+        """
+    )
+
+    result = suite.runpytest()
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*raise ValueError(f\"cannot read {element.name}\")",
+            "E * ValueError: cannot read p1",
+        ]
+    )
+    assert "SystemExit" not in result.stdout.str().split("short test summary")[0]
+
+
+def test_a_run_stopped_on_purpose_in_a_test_still_exits(author_suite):
+    suite = author_suite(
+        """
+        import pytest
+
+
+        class BrokenWorker(ElementsWorker):
+            def process_element(self, element):
+                raise ValueError("boom")
+
+
+        def test_broken(arkindex_mock_api, arkindex_worker_factory):
+            worker = arkindex_worker_factory(BrokenWorker, ["--element", PAGE_ID])
+            arkindex_mock_api.add_response(
+                "RetrieveElement", {"id": PAGE_ID, "type": "page", "name": "p1"}, id=PAGE_ID
+            )
+            with pytest.raises(SystemExit) as stopped:
+                worker.run()
+            assert stopped.value.code == 1
+            assert isinstance(stopped.value.__cause__, ValueError)
+        """
+    )
+
+    suite.runpytest().assert_outcomes(passed=1)

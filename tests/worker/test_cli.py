@@ -94,3 +94,51 @@ def test_constructor_error_is_handled(caplog):
     assert [r.getMessage() for r in fatal(caplog)] == [
         "Worker stopped: ValueError: cannot build"
     ]
+
+
+def _unreachable(url: str) -> requests.ConnectionError:
+    request = requests.Request("GET", url).prepare()
+    return requests.ConnectionError(
+        "HTTPSConnectionPool(host='x', port=443): Max retries exceeded (Caused by "
+        "NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f>: "
+        "Failed to establish a new connection: [Errno -2] Name or service not known'))",
+        request=request,
+    )
+
+
+def test_the_default_server_is_named_as_such(caplog, monkeypatch):
+    monkeypatch.delenv("ARKINDEX_API_URL", raising=False)
+    url = "https://arkindex.teklia.com/api/v1/process/workers/x/"
+
+    with pytest.raises(SystemExit):
+        run_worker(FakeWorker, _unreachable(url))
+
+    (record,) = fatal(caplog)
+    assert record.getMessage() == (
+        f"Worker stopped: Could not reach the Arkindex API at {url} (the default "
+        "server, as ARKINDEX_API_URL is unset): Name or service not known"
+    )
+
+
+def test_another_server_is_not_called_the_default(caplog, monkeypatch):
+    monkeypatch.delenv("ARKINDEX_API_URL", raising=False)
+    url = "https://other.example.com/api/v1/element/x/"
+
+    with pytest.raises(SystemExit):
+        run_worker(FakeWorker, _unreachable(url))
+
+    (record,) = fatal(caplog)
+    assert record.getMessage() == (
+        f"Worker stopped: Could not reach the Arkindex API at {url}: "
+        "Name or service not known"
+    )
+
+
+def test_a_network_failure_of_an_element_names_no_internal_object():
+    from arkindex_worker.worker.report import failure_message
+
+    url = "https://x.example.com/api/v1/element/y/"
+    assert failure_message("element y", _unreachable(url)) == (
+        f"Failed running worker on element y: Could not reach the Arkindex API at "
+        f"{url}: Name or service not known"
+    )

@@ -294,15 +294,16 @@ def test_current_configuration_path(api_env, mock_api, caplog):
         "overlap.max_overlap_count": 3,
         "debug": None,
     }
-    assert worker.user_configuration == worker.config
+    with pytest.deprecated_call():  # generation 0.6 (spec 15 §2.6)
+        assert worker.user_configuration == worker.config
     assert worker.secrets == {}
     assert worker.generation == generation.GENERATION_0_6
     assert generation.current() is worker.generation
     assert generation.current().modern_image_defaults is True
-    assert info_and_up(caplog)[-3:] == [
+    # Generation 0.6 (spec 15 §2.2): no merge, no "… retrieved" lines
+    assert info_and_up(caplog)[-2:] == [
         (logging.INFO, "Loaded Worker Fake worker @ 123412 from API"),
         (logging.INFO, f"Using worker run configuration {WORKER_RUN_ID}"),
-        (logging.INFO, "User configuration retrieved"),
     ]
 
 
@@ -331,13 +332,13 @@ def test_current_path_with_model_version(api_env, mock_api, caplog):
         "model": {"id": "m"},
     }
     worker = configure(mock_api, payload, CONFIG_ITEMS[:1])
-    assert worker.config == {"model_only": 1, "someKey": "someValue"}
-    assert [m for _, m in info_and_up(caplog)][-5:] == [
+    # Generation 0.6 (spec 15 §2.3): the model version's keys stay apart
+    assert worker.config == {"someKey": "someValue"}
+    assert worker.model_configuration == {"model_only": 1, "someKey": "model"}
+    assert [m for _, m in info_and_up(caplog)][-3:] == [
         "Loaded Worker Fake worker @ 123412 from API",
         "Loaded model version configuration from WorkerRun",
         f"Using worker run configuration {WORKER_RUN_ID}",
-        "Model version configuration retrieved",
-        "User configuration retrieved",
     ]
 
 
