@@ -46,10 +46,6 @@ _KEPT_MODE = 0o755
 _FILE, _DIRECTORY, _LINK = "file", "directory", "link"
 
 
-class _Refused(Exception):
-    """A reason to refuse the member being checked."""
-
-
 class _Plan:
     """The tree an archive makes, member after member, checked as it grows.
 
@@ -72,9 +68,11 @@ class _Plan:
                 continue
             if part == "..":
                 if not parts:
-                    raise _Refused("outside the destination")
+                    raise UnsafeArchiveError("outside the destination")
                 if self.kinds.get(tuple(parts)) != _DIRECTORY:
-                    raise _Refused(f"up from {'/'.join(parts)!r}, not a folder yet")
+                    raise UnsafeArchiveError(
+                        f"up from {'/'.join(parts)!r}, not a folder yet"
+                    )
                 parts.pop()
                 continue
             candidate = (*parts, part)
@@ -82,9 +80,9 @@ class _Plan:
             if target is not None and (pending or follow_last):
                 hops += 1
                 if hops > MAX_LINK_HOPS:
-                    raise _Refused("through too many links")
+                    raise UnsafeArchiveError("through too many links")
                 if target.startswith("/"):
-                    raise _Refused("outside the destination")
+                    raise UnsafeArchiveError("outside the destination")
                 pending.extend(reversed(target.split("/")))
                 continue
             parts.append(part)
@@ -98,32 +96,33 @@ class _Plan:
         """
         try:
             self._add(member)
-        except _Refused as reason:
+        except UnsafeArchiveError as reason:
             raise UnsafeArchiveError(
                 f"Refusing to extract archive member {member.name!r}: {reason}"
             ) from None
 
     def _add(self, member: tarfile.TarInfo) -> None:
+        # Raises UnsafeArchiveError with the reason alone; `add` names the member
         name = member.name
         if name.startswith("/") or os.path.isabs(name):
-            raise _Refused("its path is absolute")
+            raise UnsafeArchiveError("its path is absolute")
         parts = [part for part in name.split("/") if part not in ("", ".")]
         if ".." in parts:
-            raise _Refused("its path contains '..'")
+            raise UnsafeArchiveError("its path contains '..'")
         if member.ischr() or member.isblk():
-            raise _Refused("it is a device file")
+            raise UnsafeArchiveError("it is a device file")
         if member.isfifo():
-            raise _Refused("it is a FIFO")
+            raise UnsafeArchiveError("it is a FIFO")
         if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
-            raise _Refused("it is not a file, a folder or a link")
+            raise UnsafeArchiveError("it is not a file, a folder or a link")
         if not parts:
             if member.isdir():
                 return  # the destination itself
-            raise _Refused("its path is empty")
+            raise UnsafeArchiveError("its path is empty")
         try:
             parent = self.resolve((), "/".join(parts[:-1]), follow_last=True)
-        except _Refused as reason:
-            raise _Refused(f"its folder leads {reason}") from None
+        except UnsafeArchiveError as reason:
+            raise UnsafeArchiveError(f"its folder leads {reason}") from None
         self._make_folders(parent)
         path = (*parent, parts[-1])
         self._place(member, path)
@@ -133,32 +132,36 @@ class _Plan:
             folder = parent[:end]
             kind = self.kinds.setdefault(folder, _DIRECTORY)
             if kind != _DIRECTORY:
-                raise _Refused(f"{'/'.join(folder)!r} is a {kind}, not a folder")
+                raise UnsafeArchiveError(
+                    f"{'/'.join(folder)!r} is a {kind}, not a folder"
+                )
 
     def _place(self, member: tarfile.TarInfo, path: tuple[str, ...]) -> None:
         existing = self.kinds.get(path)
         kind = _DIRECTORY if member.isdir() else _LINK if member.issym() else _FILE
         if existing == _LINK or (existing is not None and kind == _LINK):
-            raise _Refused("it would replace an earlier member")
+            raise UnsafeArchiveError("it would replace an earlier member")
         if existing is not None and existing != kind:
-            raise _Refused(f"it would turn a {existing} into a {kind}")
+            raise UnsafeArchiveError(f"it would turn a {existing} into a {kind}")
         source = ""
         if member.issym():
             target = member.linkname
             try:
                 if not target or target.startswith("/") or os.path.isabs(target):
-                    raise _Refused("outside the destination")
+                    raise UnsafeArchiveError("outside the destination")
                 self.resolve(path[:-1], target, follow_last=True)
-            except _Refused as reason:
-                raise _Refused(f"it links to {target!r}, {reason}") from None
+            except UnsafeArchiveError as reason:
+                raise UnsafeArchiveError(f"it links to {target!r}, {reason}") from None
             self.links[path] = target
         elif member.islnk():
             try:
                 resolved = self.resolve((), member.linkname, follow_last=True)
-            except _Refused as reason:
-                raise _Refused(f"it links to {member.linkname!r}, {reason}") from None
+            except UnsafeArchiveError as reason:
+                raise UnsafeArchiveError(
+                    f"it links to {member.linkname!r}, {reason}"
+                ) from None
             if self.kinds.get(resolved) != _FILE or not resolved:
-                raise _Refused(
+                raise UnsafeArchiveError(
                     f"it links to {member.linkname!r}, not an earlier file of the archive"
                 )
             source = "/".join(resolved)

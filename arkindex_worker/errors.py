@@ -19,6 +19,7 @@ BaseException
     │   ├── InvalidHeaderValueError (requests.InvalidHeader)   a header value HTTP cannot carry
     │   ├── UnconfirmedWriteError (requests.RequestException)   a write was sent, its answer was lost
     │   │   └── Unconfirmed<Name> (+ requests.<Name>, e.g. ReadTimeout)   made on demand, never re-sent
+    │   ├── ConfirmationUndecided         a read cannot tell whether a lost write was applied (internal)
     │   ├── RedirectedWriteError (requests.RequestException)   a write answered by a redirect
     │   ├── UnknownCountError (TypeError)         a paginated operation without a total count
     │   ├── IncompletePaginationError     a page could not be loaded: the listing would be incomplete
@@ -97,6 +98,7 @@ __all__ = [
     "CacheDatabaseError",
     "ClientError",
     "ConfigurationFailed",
+    "ConfirmationUndecided",
     "DatabaseFull",
     "ErrorResponse",
     "EveryItemFailed",
@@ -300,6 +302,14 @@ class UnconfirmedWriteError(ArkindexWorkerError, requests.RequestException):
 def _unconfirmed_class(cls: type[requests.RequestException]) -> type:
     """``Unconfirmed<Name>``: `UnconfirmedWriteError` and the `requests` class ``cls``."""
     return type(f"Unconfirmed{cls.__name__}", (UnconfirmedWriteError, cls), {})
+
+
+class ConfirmationUndecided(ArkindexWorkerError):
+    """A read cannot tell whether a write whose answer was lost was applied.
+
+    Raised by the reads of `arkindex_worker.api.readback` (its message is the
+    reason); the client turns it into the write's `UnconfirmedWriteError`.
+    """
 
 
 class RedirectedWriteError(ArkindexWorkerError, requests.RequestException):

@@ -72,6 +72,7 @@ _RUN_ID_TABLES = (
 )
 
 _DISK_FULL = "database or disk is full"
+_ROLLED_BACK = "The element's transaction was rolled back by the database"
 
 # Free bytes under which each commit is checkpointed
 _LOW_SPACE = 64 * 1024 * 1024
@@ -139,14 +140,23 @@ def is_disk_full(error: BaseException | None) -> bool:
     return False
 
 
+def _dashed(value: Any) -> str:
+    """A stored ID as the log prints it (unchanged when it is not a UUID)."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)
+
+
 def _run_alive(run: RunRecord, dead: set) -> bool:
     """Whether a run may still be going on (its claims then hold)."""
-    if run.ended_at is not None or run.id in dead:
+    if run.ended_at is not None or str(run.id) in dead:
         return False
     if run.hostname != socket.gethostname():
         # Cannot be checked from here: its claims are respected
         return True
-    if run.pid == os.getpid():
+    # A value from the database: only a plausible process ID is looked up
+    if not isinstance(run.pid, int) or run.pid <= 0 or run.pid == os.getpid():
         return False
     try:
         os.kill(run.pid, 0)
@@ -238,7 +248,8 @@ class OfflineRun:
         except Exception as e:
             logger.debug(f"Could not record the end of offline run {self.id}: {e}")
             return
-        logger.info(
+        # DEBUG: the run's summary stays its last line; the counts are in offline_runs
+        logger.debug(
             f"Offline run {self.id}: {self.processed} processed, "
             f"{self.failed} failed, {self.skipped} skipped"
         )
@@ -290,10 +301,10 @@ class OfflineRun:
         if run is not None and _run_alive(run, self._dead_runs):
             verb = "processed" if state == "processed" else "taken"
             return f"{verb} by run {run.id}, still running"
-        self._dead_runs.add(uuid.UUID(run_id))
+        self._dead_runs.add(_dashed(run_id))
         if state == "processed" and not self.rerun:
             return (
-                f"already processed by run {uuid.UUID(run_id)} "
+                f"already processed by run {_dashed(run_id)} "
                 "(--rerun processes it again)"
             )
         return None
@@ -334,10 +345,19 @@ class OfflineRun:
             self._element = None
 
     def writing(self) -> None:
-        """Begin the element's write transaction before its first write (else nothing)."""
-        if self._element is None or self._open:
+        """Begin the element's write transaction before its first write (else nothing).
+
+        Raises:
+            peewee.OperationalError: the database rolled the transaction back
+                (after some errors, SQLite does): the next writes would be
+                committed on their own.
+        """
+        if self._element is None:
             return
-        self._guard(self._begin)
+        if not self._open:
+            self._guard(self._begin)
+        elif self._began and not db.connection().in_transaction:
+            raise peewee.OperationalError(_ROLLED_BACK)
 
     def _begin(self) -> None:
         self._began = db.transaction_depth() == 0
@@ -367,14 +387,17 @@ class OfflineRun:
             return
         if not db.connection().in_transaction:
             if commit:
-                raise peewee.OperationalError(
-                    "The element's transaction was rolled back by the database"
-                )
+                raise peewee.OperationalError(_ROLLED_BACK)
             return
-        if commit:
-            db.commit()
-        else:
+        if not commit:
             db.rollback()
+            return
+        try:
+            db.commit()
+        except Exception:
+            if db.connection().in_transaction:
+                db.rollback()
+            raise
 
     def _commit_element(self, element: Any) -> None:
         self.writing()

@@ -20,8 +20,8 @@ from arkindex_worker.api.validation import text_problem
 from arkindex_worker.cache import CachedElement
 from arkindex_worker.checks import check
 from arkindex_worker.errors import UnsafePathError
-from arkindex_worker.models import Element
-from arkindex_worker.offline_records import OfflineElement
+from arkindex_worker.models import Element, Transcription
+from arkindex_worker.offline_records import OfflineElement, OfflineTranscription
 
 __all__ = [
     "ELEMENT_OR_CACHED",
@@ -126,10 +126,13 @@ def is_coordinate(value: Any) -> bool:
     return math.isfinite(value)
 
 
+# Offline rows read as API payloads: accepted wherever the API's model is
+_OFFLINE_ROWS = {Element: OfflineElement, Transcription: OfflineTranscription}
+
+
 def _element_types(types: type | tuple[type, ...]) -> tuple[type, ...]:
     types = types if isinstance(types, tuple) else (types,)
-    # Offline rows read as API elements: accepted wherever an Element is
-    return (*types, OfflineElement) if Element in types else types
+    return types + tuple(_OFFLINE_ROWS[t] for t in types if t in _OFFLINE_ROWS)
 
 
 def is_element(value: Any) -> bool:
@@ -144,9 +147,10 @@ def check_element(
 ) -> None:
     """Check a truthy instance of ``types`` (e.g. ``Element`` or ``CachedElement``).
 
-    Where ``types`` names `Element`, an offline row
-    ([OfflineElement][arkindex_worker.offline_records.OfflineElement]) is accepted
-    too: offline listings yield them instead of API elements.
+    Where ``types`` names `Element` (or `Transcription`), an offline row
+    ([OfflineElement][arkindex_worker.offline_records.OfflineElement], or
+    [OfflineTranscription][arkindex_worker.offline_records.OfflineTranscription])
+    is accepted too: offline listings yield them instead of API payloads.
     """
     check(value and isinstance(value, _element_types(types)), message)
 

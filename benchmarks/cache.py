@@ -2,6 +2,9 @@
 
 Run ``python benchmarks/cache.py`` (full size: parents totalling 1,000,000
 elements and 1,000,000 transcriptions) or with ``--quick`` (a small size).
+The offline parts end with whole offline runs (``worker.run()``, one
+transaction per element) publishing 100,000 transcriptions in all, with 1, 100
+or 10 per element (`OFFLINE_RUNS`; the same sizes with ``--quick``).
 Each measured part runs twice, each time in a fresh subprocess so that its peak
 memory is its own: once for the time and the process's peak memory
 (``resource.getrusage(...).ru_maxrss``), once under ``tracemalloc`` (which
@@ -218,10 +221,12 @@ def measure(part: str, workdir: Path, trace: bool) -> dict:
     """Run one part in this process; return its rows, time and peak memory."""
     if trace:
         tracemalloc.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows = PARTS[part](workdir)
     seconds = time.perf_counter() - start
     result = {"rows": rows, "seconds": seconds}
+    # CPU time (user + system) of the process: stable on a loaded machine
+    result["cpu"] = time.process_time() - cpu
     if trace:
         result["python"] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -251,7 +256,8 @@ def report(label: str, result: dict) -> None:
     mib = 1024 * 1024
     print(
         f"{label}: {result['rows']:,} rows in {result['seconds']:.2f} s "
-        f"({result['rows'] / result['seconds']:,.0f} rows/s); "
+        f"({result['rows'] / result['seconds']:,.0f} rows/s, "
+        f"{result['cpu']:.2f} s of CPU); "
         f"peak Python memory {result['python'] / mib:.2f} MiB, "
         f"peak RSS {result['rss'] / mib:.1f} MiB"
     )
@@ -291,8 +297,8 @@ def main() -> None:
         build_offline_runs(workdir)
         for part, (count, per_element) in OFFLINE_RUNS.items():
             label = (
-                f"offline run, {count:,} elements x {per_element} transcriptions "
-                "(one create_transcriptions call each)"
+                f"offline run, {count:,} element{'s' if count > 1 else ''} x "
+                f"{per_element:,} transcriptions (one create_transcriptions call each)"
             )
             report(label, measure_in_subprocesses(part, workdir))
 

@@ -56,6 +56,7 @@ NOT_EXCEPTIONS = {
     errors.TooManyFailures,
     errors.AuthenticationFailed,
     errors.ServerUnreachable,
+    errors.ConfigurationFailed,
     errors.DatabaseFull,
     Interrupted,
     Terminated,

@@ -105,13 +105,14 @@ SPEC = {
 }  # fmt: skip
 
 OURS = {
-    "arkindex_worker": {"configure_logging"},
+    "arkindex_worker": {"configure_logging", "run_logger"},
     "arkindex_worker.errors": {
         "SIGINT_STATUS", "SIGTERM_STATUS", "ArchiveError", "ArkindexClientError",
         "ArkindexConflictError", "ArkindexError", "ArkindexServerError",
         "ArkindexValidationError", "ArkindexWorkerBaseException", "ArkindexWorkerError",
         "AuthenticationFailed", "ServerUnreachable", "TooManyFailures",
-        "CacheDatabaseError", "ClientError", "ConfigurationFailed", "ErrorResponse",
+        "CacheDatabaseError", "ClientError", "ConfigurationFailed",
+        "ConfirmationUndecided", "ErrorResponse",
         "EveryItemFailed",
         "ExportNotFinishedError", "ExtrasDirNotFoundError", "FailedExportError",
         "IncompletePaginationError", "Interrupted", "MissingCorpusError",
@@ -240,7 +241,8 @@ OURS = {
         "check_create_entity_type", "check_create_metadata",
         "check_create_metadata_bulk", "check_create_ml_class",
         "check_create_transcription", "check_create_transcription_entities",
-        "check_create_transcription_entity", "check_create_transcriptions",
+        "check_create_transcription_entity", "check_create_transcription_entity_0_6",
+        "check_create_transcriptions",
     },
     "arkindex_worker.api.validation": {
         "PAGINATION_KEYWORDS", "check_call", "check_parameters", "find_operation",

@@ -39,15 +39,17 @@ def test_configure_and_errors_never_show_tokens(
     tokens_env, mock_api, caplog, monkeypatch
 ):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(sys, "argv", ["worker", "--verbose", "--element", "bad-id"])
+    monkeypatch.setattr(sys, "argv", ["worker", "--verbose"])
     mock_api.get(
         api_url(f"process/workers/{WORKER_RUN_ID}/"),
         json=worker_run_payload(secrets=["a.txt"]),
     )
     mock_api.get(api_url("secret/a.txt"), json={"content": SECRET_CONTENT})
+    mock_api.get(api_url("element/x/"), status=404, json={"detail": "Not found."})
     worker = ElementsWorker()
-    with pytest.raises(AssertionError) as error:
-        worker.run()
+    worker.configure()
+    with pytest.raises(ErrorResponse) as error:
+        worker.api_client.request("RetrieveElement", id="x")
     assert worker.secrets == {"a.txt": SECRET_CONTENT}
     # The task token was sent, and never shown
     assert mock_api.calls[0].request.headers["Authorization"] == f"Ponos {TASK_TOKEN}"
@@ -229,3 +231,25 @@ def test_is_secret_name(value, expected):
     from arkindex_worker.worker.secrets import is_secret_name
 
     assert is_secret_name(value) is expected
+
+
+def test_secret_item_without_answer_does_not_show_the_url(
+    secret_worker, mock_api, caplog, sleeps
+):
+    caplog.set_level(logging.DEBUG)
+    secret_worker.api_client.retry_policy.attempts = 1
+    mock_api.get(
+        api_url(f"secret/{NAME_LIKE_SECRET}"),
+        body=requests.ConnectionError(
+            f"Max retries exceeded with url: {NAME_LIKE_SECRET}"
+        ),
+    )
+    item = {"key": "token", "value": NAME_LIKE_SECRET, "secret": True}
+    with pytest.raises(SecretUnavailableError) as e:
+        secret_worker.load_configuration_item(item)
+    assert str(e.value) == (
+        "Secret of configuration key `token` could not be asked to the API: "
+        "ConnectionError"
+    )
+    assert e.value.__suppress_context__
+    assert NAME_LIKE_SECRET not in caplog.text

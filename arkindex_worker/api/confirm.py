@@ -67,6 +67,7 @@ from arkindex_worker.api.readback import (
     check_create_transcription,
     check_create_transcription_entities,
     check_create_transcription_entity,
+    check_create_transcription_entity_0_6,
     check_create_transcriptions,
 )
 from arkindex_worker.api.retry import NOT_APPLIED, classify
@@ -108,26 +109,26 @@ class Confirmation:
 
 
 def confirm_activity(client: Any, parameters: dict) -> Any:
-    """Send an activity update again, once (a PUT: idempotent).
+    """Send an activity update again (a PUT: idempotent), under the retry policy.
 
-    Its answer stands; a ``409`` to a ``started`` update means the activity is
-    already started: by the update whose answer was lost, or by another
-    process meanwhile, which no read can tell apart; taken as the former. A
-    failure that the policy retries (no answer, 5xx, 429) gives `NOT_APPLIED`:
-    the policy sends it again within its budget.
+    Its answer stands; a ``409`` to a ``started`` update sent again means the
+    activity is already started: by an update whose answer was lost, or by
+    another process meanwhile, which no read can tell apart; taken as the
+    former.
     """
     body = parameters.get("body") or {}
-    try:
-        return client.single_request("UpdateWorkerActivity", **parameters)
-    except ErrorResponse as error:
-        if error.status_code == 409 and body.get("state") == "started":
-            return dict(body)
-        if classify(error) is None:
+
+    def send() -> Any:
+        try:
+            return client.single_request("UpdateWorkerActivity", **parameters)
+        except ErrorResponse as error:
+            if error.status_code == 409 and body.get("state") == "started":
+                return dict(body)
             raise
-    except requests.RequestException as error:
-        if classify(error) is None:
-            raise
-    return NOT_APPLIED
+
+    return client.retry_policy.call(
+        send, "PUT", "UpdateWorkerActivity", idempotent=True
+    )
 
 
 CONFIRMATIONS: dict[str, Confirmation] = {
@@ -166,6 +167,9 @@ CONFIRMATIONS: dict[str, Confirmation] = {
     "CreateTranscriptionEntity": Confirmation(
         "ListTranscriptionEntities", check_create_transcription_entity
     ),
+    "CreateTranscriptionEntity@0.6": Confirmation(
+        "ListTranscriptionEntities", check_create_transcription_entity_0_6
+    ),
     "CreateTranscriptionEntities": Confirmation(
         "ListTranscriptionEntities", check_create_transcription_entities
     ),
@@ -197,7 +201,15 @@ class _Confirm:
         entry, operation_id = self.entry, self.operation_id
         if entry.resend:
             logger.info("No answer to %s: sending it again", operation_id)
-            return entry.check(self.client, self.parameters)
+            try:
+                return entry.check(self.client, self.parameters)
+            except ErrorResponse as error:
+                if classify(error) is None:  # the server's verdict (4xx)
+                    raise
+                raise unconfirmed from None
+            except requests.RequestException:
+                # Budget spent: an earlier attempt may have been applied
+                raise unconfirmed from None
         logger.info("No answer to %s: checking with %s", operation_id, entry.read)
         try:
             outcome = entry.check(self.client, self.parameters)

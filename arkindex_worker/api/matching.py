@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from arkindex_worker.api.retry import NOT_APPLIED
+from arkindex_worker.errors import ConfirmationUndecided
 
 __all__ = [
     "UNKNOWN",
@@ -40,8 +41,8 @@ PIXEL = 1.0
 EPSILON = 1e-6
 
 
-class Undecided(Exception):
-    """The read cannot tell whether the write was applied (the reason as message)."""
+Undecided = ConfirmationUndecided
+"""The read cannot tell whether the write was applied (the reason as message)."""
 
 
 # ---------------------------------------------------------------- comparisons
@@ -149,6 +150,8 @@ def settle(
         Undecided: some items match and others do not, or an item matches
             more objects than it stands for, or a match's worker run is unknown.
     """
+    if not wanted:
+        raise Undecided("the write lists no items")
     pool = [
         item
         for item in listed

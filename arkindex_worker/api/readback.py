@@ -45,6 +45,7 @@ __all__ = [
     "check_create_transcription",
     "check_create_transcription_entities",
     "check_create_transcription_entity",
+    "check_create_transcription_entity_0_6",
     "check_create_transcriptions",
 ]
 
@@ -375,6 +376,29 @@ def _same_link(wanted: dict, item: dict) -> bool:
         and item.get("length") == wanted.get("length")
         and same_number(item.get("confidence"), wanted.get("confidence"))
     )
+
+
+def _same_typed_link(wanted: dict, item: dict) -> bool:
+    """The 0.6 form: a link made of an entity type, offset and length."""
+    entity = item.get("entity") if isinstance(item.get("entity"), dict) else {}
+    type_id = item.get("type_id", id_of(item.get("type")))
+    if type_id is None:
+        type_id = entity.get("type_id", id_of(entity.get("type")))
+    return (
+        plain(type_id) == plain(wanted.get("type_id"))
+        and item.get("offset") == wanted.get("offset")
+        and item.get("length") == wanted.get("length")
+        and same_number(item.get("confidence"), wanted.get("confidence"))
+    )
+
+
+def check_create_transcription_entity_0_6(client: Any, parameters: dict) -> Any:
+    """The 0.6 form: the transcription's links of the worker run, by type."""
+    body = parameters.get("body") or {}
+    run = worker_run_of(body)
+    links = _links(client, parameters["id"], run)
+    found = settle_one(body, links, _same_typed_link, run, "links", True)
+    return found if found is NOT_APPLIED else dict(body)
 
 
 def check_create_transcription_entity(client: Any, parameters: dict) -> Any:

@@ -9,7 +9,7 @@ downloads, artifact and export downloads and storage uploads all follow it:
 | HTTP 429 answer | all | yes, waiting `Retry-After` (at most the maximum wait) |
 | never reached the server: `ConnectTimeout`, connection refused, DNS failure | all | yes |
 | may have reached it, no answer: `ReadTimeout`, connection reset or closed | GET, HEAD, OPTIONS | at most `read_retries` times |
-| the same, for a write with a confirmation (`arkindex_worker.api.confirm`) | others | verify, then retry: a read tells whether it was applied; sent again (at most `read_retries` times) only when it was not |
+| the same, for a write with a confirmation (`arkindex_worker.api.confirm`) | others | verify, then retry: a read tells whether it was applied; sent again only when it was not (as one never sent: the whole budget) |
 | the same, for any other write, or when the read cannot tell | others | never: an `UnconfirmedWriteError` is raised at once |
 | anything else (other 4xx, exceptions of test doubles, …) | all | no |
 
@@ -343,6 +343,8 @@ class RetryPolicy:
                             raise settled from error
                         if answer is not NOT_APPLIED:
                             return answer
+                        # Known not applied: as if never sent (the whole budget)
+                        raise
                     unanswered += 1
                 raise
 

@@ -42,6 +42,7 @@ WORKER_ENVIRONMENT = (
     "ARKINDEX_MODEL_VERSION_ID",
     "ARKINDEX_MODEL_DIR",
     "ARKINDEX_TASK_CHUNK",
+    "ARKINDEX_WORKER_COMPAT",
     "PONOS_TASK",
     "PONOS_DATA",
     "TASK_ELEMENTS",
@@ -136,6 +137,7 @@ class WorkerFactory:
         *,
         worker_run: Mapping[str, Any] | bool | None = None,
         configure: bool = True,
+        run_configuration: Iterable[Mapping[str, Any]] | None = None,
         **init_kwargs: Any,
     ) -> W:
         """Build a worker of `worker_class`.
@@ -152,6 +154,11 @@ class WorkerFactory:
                 `configure()`.
             configure: Call `configure()` before returning the worker. Pass
                 `False` when the test calls `run()`, which configures itself.
+            run_configuration: The `RetrieveWorkerRunConfiguration` items
+                (``{key, value, secret}``) registered when the worker is
+                configured that way (generation 0.6, or a worker run without
+                embedded configuration); by default, the items of the worker
+                version's configuration.
             **init_kwargs: Arguments of the worker's constructor.
         """
         self._set_environment(env or {})
@@ -172,9 +179,35 @@ class WorkerFactory:
         self.monkeypatch.setattr(worker_class, "setup_api_client", setup_api_client)
         worker = worker_class(**init_kwargs)
         self.workers.append(worker)
+        if worker_run:
+            self._register_run_configuration(worker, payload, run_configuration)
         if configure:
             worker.configure()
         return worker
+
+    def _register_run_configuration(
+        self,
+        worker: Any,
+        payload: Mapping[str, Any],
+        items: Iterable[Mapping[str, Any]] | None,
+    ) -> None:
+        """Register the configuration items a worker configured the 0.6 way asks for."""
+        from arkindex_worker.worker.configuration import is_legacy_run
+
+        version = payload.get("worker_version") or {}
+        if is_legacy_run(worker, version):
+            return
+        if items is None:
+            embedded = (version.get("configuration") or {}).get("configuration") or {}
+            items = [
+                {"key": key, "value": value, "secret": False}
+                for key, value in embedded.items()
+            ]
+        self.mock_api.add_response(
+            "RetrieveWorkerRunConfiguration",
+            {"configuration": [dict(item) for item in items]},
+            id=payload["id"],
+        )
 
     def _set_environment(self, env: Mapping[str, str | None]) -> None:
         for name in WORKER_ENVIRONMENT:

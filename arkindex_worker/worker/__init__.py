@@ -238,15 +238,16 @@ class ElementsWorker(
         """
         self._progress = Progress("element")
         self._monitor = RunMonitor(self, self._progress)
-        with self._monitor.reporting(), handle_interrupts(self._progress.describe):
+        monitor = self._monitor
+        with (
+            monitor.reporting(),
+            handle_interrupts(self._progress.describe),
+            monitor.refusals(),
+        ):
             self._run()
 
     def _run(self) -> None:
-        try:
-            configure_for_run(self)
-        except ErrorResponse as e:
-            self._monitor.configuration_failed(e)
-            raise
+        configure_for_run(self)
         self._monitor.configured()
 
         elements = self.get_elements()
@@ -291,7 +292,11 @@ class ElementsWorker(
             count = progress.done
         monitor = self._monitor
         report(
-            count, progress.failed, "element", monitor.summary_line(), monitor.first_error
+            count,
+            progress.failed,
+            "element",
+            monitor.summary_line(),
+            monitor.first_error,
         )
 
     def _image_read_ahead(self, overlap: Overlap) -> ImageReadAhead | nullcontext:

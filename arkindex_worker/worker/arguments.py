@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from arkindex_worker.api.options import DEFAULT_BASE_URL
 from arkindex_worker.worker.configuration import open_text_file
 from arkindex_worker.worker.selection import invalid_uuids
 
@@ -30,6 +31,7 @@ __all__ = [
 # Options the mixins add, and the group of each
 _ITEM_OPTIONS = ("elements_list", "element", "consume_worker_activities")
 _ACTIVITY_OPTIONS = ("no_worker_activity",)
+_EXAMPLE_ITEMS = {"element": " --element ID", "set": " --set DATASET_ID:SET_NAME"}
 
 
 def add_base_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,8 +165,7 @@ def epilog(loop: str | None, offline: bool) -> str:
     items = f"{loop}s" if loop else "items"
     lines = [
         "environment:",
-        "  ARKINDEX_API_URL          the Arkindex server "
-        "(default https://arkindex.teklia.com/)",
+        f"  ARKINDEX_API_URL          the server; default {DEFAULT_BASE_URL}",
         "  ARKINDEX_API_TOKEN        your API token "
         "(ARKINDEX_TASK_TOKEN inside a task)",
         "  ARKINDEX_WORKER_RUN_ID    the worker run; unset: read-only",
@@ -173,29 +174,31 @@ def epilog(loop: str | None, offline: bool) -> str:
     ]
     if loop is not None:
         lines += [
-            "  ARKINDEX_WORKER_PROGRESS_INTERVAL  seconds between progress lines "
+            "  ARKINDEX_WORKER_PROGRESS_INTERVAL",
+            "                            seconds between progress lines "
             "(default 30; 0: off)",
-            "  ARKINDEX_WORKER_REPORT, ARKINDEX_WORKER_MAX_FAILURES  "
-            "defaults of --report, --max-failures",
+            "  ARKINDEX_WORKER_REPORT    default of --report",
+            "  ARKINDEX_WORKER_MAX_FAILURES",
+            "                            default of --max-failures",
         ]
     if loop == "element":
-        lines.append(
-            "  TASK_ELEMENTS, SKIP_TASK_ELEMENTS  defaults of --elements-list, "
-            "--no-elements-list"
-        )
+        lines += [
+            "  TASK_ELEMENTS             default of --elements-list",
+            "  SKIP_TASK_ELEMENTS        any value: default of --no-elements-list",
+        ]
     lines += [
         "  (every variable: docs/cli.md)",
         "",
         "exit status:",
         "  0    the run finished (some items may have failed)",
         f"  1    nothing to process, every {loop or 'item'} failed, --max-failures "
-        "reached, the token refused, or a fatal error",
+        "reached,",
+        "       the token refused, or a fatal error",
         "  2    an invalid command-line value",
         "  130  interrupted by Ctrl-C (SIGINT); 143: stopped by SIGTERM",
         "",
         "developer mode (read-only: nothing is published):",
-        "  %(prog)s --dev --config config.yml"
-        + (" --element ID" if loop == "element" else ""),
+        "  %(prog)s --dev --config config.yml" + _EXAMPLE_ITEMS.get(loop, ""),
     ]
     if offline:
         lines += [

@@ -105,7 +105,7 @@ class BaseWorker:
         self.task_id = _env("PONOS_TASK")
         self.task_chunk = _env("ARKINDEX_TASK_CHUNK")
         self.task_data_dir = Path(ponos_data or "/data")
-        self.model_dir = self._find_model_dir()
+        self.model_dir = self._find_model_dir(self._generation == "0.6")
 
         self.worker_run_id = _env("ARKINDEX_WORKER_RUN_ID")
         # Nothing is logged before the help text
@@ -140,10 +140,14 @@ class BaseWorker:
         _register_cleanup(self)
 
     @staticmethod
-    def _find_model_dir() -> Path | None:
+    def _find_model_dir(modern: bool = False) -> Path | None:
         model_dir = _env("ARKINDEX_MODEL_DIR")
         if model_dir is None:
-            logger.debug("No model directory given by ARKINDEX_MODEL_DIR")
+            logger.debug(
+                "Missing ARKINDEX_MODEL_DIR environment variable, using extra_files old mode"
+                if modern  # generation 0.6 (spec 15 §2.1)
+                else "No model directory given by ARKINDEX_MODEL_DIR"
+            )
             return None
         model_dir = Path(model_dir)
         if not model_dir.exists():
@@ -178,10 +182,7 @@ class BaseWorker:
 
     @property
     def generation(self) -> generation.Generation:
-        """Effective SDK generation of this worker, equal to ``"0.4"`` or ``"0.6"``.
-
-        Decided in ``__init__`` for an explicit request, else by `configure`.
-        """
+        """Effective SDK generation, equal to ``"0.4"`` or ``"0.6"`` (see `compat`)."""
         return self._generation
 
     @property

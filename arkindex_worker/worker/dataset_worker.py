@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from arkindex_worker import logger
-from arkindex_worker.errors import ErrorResponse, NothingToProcess
+from arkindex_worker.errors import NothingToProcess
 from arkindex_worker.interrupts import handle_interrupts
 from arkindex_worker.models import Dataset, Set
 from arkindex_worker.validation import check, plain_name
@@ -136,16 +136,17 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin, EmbeddingM
         """
         progress = Progress("set")
         self._monitor = RunMonitor(self, progress, item_key="set")
-        with self._monitor.reporting(), handle_interrupts(progress.describe):
+        monitor = self._monitor
+        with (
+            monitor.reporting(),
+            handle_interrupts(progress.describe),
+            monitor.refusals(),
+        ):
             self._run(progress)
 
     def _run(self, progress: Progress) -> None:
         monitor = self._monitor
-        try:
-            configure_for_run(self)
-        except ErrorResponse as e:
-            monitor.configuration_failed(e)
-            raise
+        configure_for_run(self)
         monitor.configured()
         if self.generation == "0.6":
             return run_dataset_sets_0_6(self, progress, monitor)
@@ -193,7 +194,9 @@ class DatasetWorker(DatasetMixin, BaseWorker, TaskMixin, CorpusMixin, EmbeddingM
             monitor.check_max_failures()
 
         self.cleanup_downloaded_artifact()
-        report(count, progress.failed, "set", monitor.summary_line(), monitor.first_error)
+        report(
+            count, progress.failed, "set", monitor.summary_line(), monitor.first_error
+        )
 
 
 def _set_key(dataset_set: Set) -> str:

@@ -14,11 +14,10 @@ from typing import Any, NamedTuple
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
-from arkindex_worker.cache import unsupported_cache
 from arkindex_worker.errors import MissingElementType, MissingTypeError
 from arkindex_worker.utils import pluralize
 from arkindex_worker.validation import check, check_str
-from arkindex_worker.worker.rules06 import follows_0_6
+from arkindex_worker.worker.rules06 import follows_0_6, unsupported_cache
 
 __all__ = ["ElementType", "ElementTypesMixin", "slugify"]
 

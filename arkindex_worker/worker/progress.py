@@ -24,7 +24,6 @@ The clock is injectable (``clock``), so that tests never time anything.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tempfile
 import time
@@ -36,7 +35,8 @@ from typing import Any
 
 import requests
 
-from arkindex_worker import logger
+from arkindex_worker import logger, run_logger
+from arkindex_worker.api.options import DEFAULT_BASE_URL
 from arkindex_worker.errors import (
     AuthenticationFailed,
     ErrorResponse,
@@ -63,9 +63,6 @@ TRACEBACK_HINT = " (run with -v to see the traceback)"
 """Appended to a failure line on the console when the run is not verbose."""
 
 DISTRIBUTION = "arkindex-worker-sdk"
-
-run_logger = logging.getLogger("arkindex_worker.run")
-"""Logger of the lines added to upstream's run log (start, progress, stops)."""
 
 
 def format_duration(seconds: float) -> str:
@@ -182,18 +179,22 @@ class RunMonitor:
         self.interval = _interval()
         self.max_failures = _max_failures(args)
         # Outside developer mode the worker run was the first request
-        self._requests_done = not self.worker.is_read_only
-        run_logger.info(self.start_line())
+        self._requests_done = args is not None and not self.worker.is_read_only
+        if args is not None:
+            run_logger.info(self.start_line())
 
     def start_line(self) -> str:
         """E.g. ``Starting on the Arkindex API at https://…/ with worker run …``."""
         worker = self.worker
+        client = getattr(worker, "api_client", None)
+        url = getattr(getattr(client, "document", None), "url", None)
         if worker.is_offline:
             where = f"Starting offline on the database {worker.cache_path}"
+        elif url is None:
+            where = f"Starting with the API client {type(client).__name__}"
         else:
-            url = getattr(getattr(worker.api_client, "document", None), "url", None)
             where = f"Starting on the Arkindex API at {url}"
-            if not _env("ARKINDEX_API_URL"):
+            if url == DEFAULT_BASE_URL and not _env("ARKINDEX_API_URL"):
                 where += " (the default, as ARKINDEX_API_URL is unset)"
         if worker.worker_run_id is None:
             run = "without a worker run (read-only)"
@@ -205,14 +206,25 @@ class RunMonitor:
             run = f"with worker run {worker.worker_run_id}"
         return f"{where}, {run}"
 
-    def configuration_failed(self, error: Exception) -> None:
-        """Turn a refused token during the configuration into one line and a stop.
+    @contextmanager
+    def refusals(self) -> Iterator[None]:
+        """Turn a refused token outside the items into one line and a stop.
+
+        Around the whole run: the configuration, the listing of the items and
+        the pulls of the activity queue (an item's own failures go through
+        `failed`).
 
         Raises:
-            AuthenticationFailed: ``error`` is a 401 or 403 answer.
+            AuthenticationFailed: a 401 answer, or a 403 to the run's first request.
         """
-        if isinstance(error, ErrorResponse) and error.status_code in (401, 403):
-            self._stop_for_token(error)
+        try:
+            yield
+        except ErrorResponse as error:
+            if error.status_code == 401 or (
+                error.status_code == 403 and not self._requests_done
+            ):
+                self._stop_for_token(error)
+            raise
 
     # ------------------------------------------------------------ items
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import requests
 
-from arkindex_worker import logger
+from arkindex_worker import logger, run_logger
 from arkindex_worker.api import ErrorResponse
 from arkindex_worker.errors import EveryItemFailed
 from arkindex_worker.utils import pluralize
@@ -55,7 +53,7 @@ def report(
     if elapsed:
         # Our addition, before upstream's line (which stays the last one), through
         # a child logger: the records of the package's logger stay as they were
-        logging.getLogger("arkindex_worker.run").info(elapsed)
+        run_logger.info(elapsed)
     if failed:
         logger.error(message)
     else:

@@ -27,6 +27,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from arkindex_worker import logger
 from arkindex_worker.errors import ErrorResponse, SecretUnavailableError
 
@@ -101,7 +103,8 @@ def load_secret_item(worker: BaseWorker, key: str, value: Any) -> Any:
 
     Raises:
         SecretUnavailableError: The value is not a secret name (nothing is
-            sent), or the secret is available neither on the API nor locally.
+            sent), the API could not be asked (no answer), or the secret is
+            available neither on the API nor locally.
     """
     if not is_secret_name(value):
         raise SecretUnavailableError(
@@ -109,7 +112,14 @@ def load_secret_item(worker: BaseWorker, key: str, value: Any) -> Any:
             "not a secret name (letters, digits, '.', '_', '-' and '/' only)"
         )
     with _item(key):
-        return worker.load_secret(Path(value))
+        try:
+            return worker.load_secret(Path(value))
+        except requests.RequestException as error:
+            # Its message would show the URL, and so the value
+            raise SecretUnavailableError(
+                f"Secret of configuration key `{key}` could not be asked to the "
+                f"API: {type(error).__name__}"
+            ) from None
 
 
 def local_secret_path(name: Path | str) -> Path:

@@ -192,9 +192,7 @@ ELAPSED_LINE = re.compile(
 API_AT = re.compile(r"(Starting on the Arkindex API at )http://127\.0\.0\.1:\d+/,")
 # The double's IIIF server while it runs, and the unreachable base once stopped
 IIIF_BASE = re.compile(r"http://(127\.0\.0\.1:\d+/iiif|iiif\.invalid/iiif/2)/")
-DOWNLOADED = re.compile(
-    r"(INFO/arkindex_worker: Downloaded image .* - size=\d+x\d+) in \S+"
-)
+DOWNLOADED = re.compile(r"(INFO/arkindex_worker: Downloaded image .*) in \S+")
 
 
 def stable(lines: list[str]) -> list[str]:

@@ -519,3 +519,26 @@ def test_cleanup_silent_under_04(caplog):
     worker.cleanup()
 
     assert records(caplog) == []
+
+
+def test_model_dir_lines(monkeypatch, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    Worker06()
+    BaseWorker()
+    monkeypatch.setenv("ARKINDEX_MODEL_DIR", str(tmp_path / "missing"))
+    worker = Worker06()
+
+    lines = [
+        r
+        for r in records(caplog)
+        if "ARKINDEX_MODEL_DIR" in r[1] or "Model dir" in r[1]
+    ]
+    assert lines == [
+        (
+            logging.DEBUG,
+            "Missing ARKINDEX_MODEL_DIR environment variable, using extra_files old mode",
+        ),
+        (logging.DEBUG, "No model directory given by ARKINDEX_MODEL_DIR"),
+        (logging.WARNING, f"Model directory {tmp_path / 'missing'} is missing"),
+    ]
+    assert worker.model_dir == tmp_path / "missing"

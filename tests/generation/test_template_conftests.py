@@ -186,36 +186,69 @@ def test_templates_differ_by_the_mock_construction():
     ]
 
 
-def run_suite(tmp_path: Path, conftest: str, tests: str, compat: str) -> str:
-    """Run a worker's suite in its own pytest process; its output."""
-    package = tmp_path / "worker_demo"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "worker.py").write_text(WORKER.format(compat=compat))
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "conftest.py").write_text(conftest)
-    (tmp_path / "tests" / "test_worker.py").write_text(textwrap.dedent(tests))
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+SUITES = {
+    "0.4": ("worker_demo04", TESTS_04, "auto"),
+    "0.6": ("worker_demo06", TESTS_06, "0.6"),
+}
+
+
+@pytest.fixture(scope="module")
+def suites_run(tmp_path_factory) -> dict[str, str]:
+    """Run both migrated suites in one pytest process; outcome by test node ID.
+
+    Each suite has its own directory (its conftest) and worker package.
+    """
+    root = tmp_path_factory.mktemp("worker-suites")
+    for template, (package_name, tests, compat) in SUITES.items():
+        package = root / package_name
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "worker.py").write_text(WORKER.format(compat=compat))
+        suite = root / f"tests_{package_name[-2:]}"
+        suite.mkdir()
+        (suite / "conftest.py").write_text(conftests()[f"{template}-after"])
+        (suite / f"test_{package_name}.py").write_text(
+            textwrap.dedent(tests).replace("worker_demo", package_name)
+        )
+    (root / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "ARKINDEX_API_SCHEMA_URL": UNREACHABLE_SCHEMA}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=tmp_path,
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"],
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+    outcomes = dict(
+        re.findall(r"^(\S+::\w+) (PASSED|FAILED|ERROR)", result.stdout, re.M)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return outcomes
 
 
-def test_migrated_04_suite_passes(tmp_path):
-    output = run_suite(tmp_path, conftests()["0.4-after"], TESTS_04, "auto")
+def test_migrated_04_suite_passes(suites_run):
+    assert {n: o for n, o in suites_run.items() if n.startswith("tests_04/")} == {
+        f"tests_04/test_worker_demo04.py::{name}": "PASSED"
+        for name in (
+            "test_dummy",
+            "test_import",
+            "test_environment",
+            "test_responses_fixture",
+            "test_configure",
+        )
+    }
 
-    assert "5 passed" in output
 
-
-def test_migrated_06_suite_passes(tmp_path):
-    output = run_suite(tmp_path, conftests()["0.6-after"], TESTS_06, "0.6")
-
-    assert "6 passed" in output
+def test_migrated_06_suite_passes(suites_run):
+    assert {n: o for n, o in suites_run.items() if n.startswith("tests_06/")} == {
+        f"tests_06/test_worker_demo06.py::{name}": "PASSED"
+        for name in (
+            "test_dummy",
+            "test_import",
+            "test_environment",
+            "test_responses_fixture",
+            "test_configure",
+            "test_run",
+        )
+    }

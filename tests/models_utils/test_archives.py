@@ -602,3 +602,24 @@ def test_extract_tar_zst_without_filter_refuses_chain(tmp_path, monkeypatch, fil
         extract_tar_zst_archive(compressed, tmp_path / "out")
     assert leftovers(tmp_path) == ["chain.tar.zst"]
     assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_extract_names_starting_with_dot_slash(tmp_path, filters):
+    root = tarfile.TarInfo(".")
+    root.type = tarfile.DIRTYPE
+    sub = tarfile.TarInfo("./sub/")
+    sub.type = tarfile.DIRTYPE
+    archive = make_tar(
+        tmp_path / "dots.tar",
+        (root, None),
+        (sub, None),
+        file_member("./sub/file.txt", b"content"),
+        link_member("./link", "sub/file.txt", tarfile.SYMTYPE),
+    )
+    destination = tmp_path / "out"
+    extract_tar_archive(archive, destination)
+    assert read_tree(destination) == {
+        "sub": None,
+        "sub/file.txt": b"content",
+        "link": b"content",
+    }

@@ -9,8 +9,8 @@ default), then a classification. Environment variables steer the faults:
 - ``OFFLINE_TEST_FAIL=ID``: the element ``ID`` raises after its publications;
 - ``OFFLINE_TEST_MAX_PAGES=N``: ``PRAGMA max_page_count`` (a full disk, as SQLite
   sees one);
-- ``OFFLINE_TEST_PAUSE=S``: sleep S seconds in each element, between its two
-  publications (other processes then interleave);
+- ``OFFLINE_TEST_PAUSE=S``: sleep S seconds in each element before its
+  publications, as a model computing (other processes then interleave);
 - ``OFFLINE_TEST_TEXT=N``: length of each transcription's text (default 20);
 - ``OFFLINE_TEST_BARRIER=DIR`` and ``OFFLINE_TEST_PROCESSES=N``: once
   configured, wait for N processes to be there before the first element.
@@ -53,6 +53,9 @@ class FaultyWorker(ElementsWorker):
 
     def process_element(self, element) -> None:
         self.count += 1
+        pause = float(os.environ.get("OFFLINE_TEST_PAUSE", "0"))
+        if pause:
+            time.sleep(pause)
         rows = int(os.environ.get("OFFLINE_TEST_ROWS", "2"))
         text = "x" * int(os.environ.get("OFFLINE_TEST_TEXT", "20"))
         self.create_transcriptions(
@@ -67,9 +70,6 @@ class FaultyWorker(ElementsWorker):
         )
         if self.count == int(os.environ.get("OFFLINE_TEST_KILL_AT", "0")):
             os.kill(os.getpid(), signal.SIGKILL)
-        pause = float(os.environ.get("OFFLINE_TEST_PAUSE", "0"))
-        if pause:
-            time.sleep(pause)
         self.create_classification(element, "test", 0.5)
         if str(element.id) == os.environ.get("OFFLINE_TEST_FAIL"):
             raise ValueError("This element fails after its publications")

@@ -280,3 +280,32 @@ def test_api_elements_still_accepted_offline(worker, database):
     assert CachedElement.get_by_id(child_id).parent_id == uuid.UUID(
         database.page_ids[0]
     )
+
+
+def test_transcription_rows_accepted_by_the_entity_helpers(worker, database):
+    from arkindex_worker.cache import CachedTranscriptionEntity
+
+    page = first_page(worker, database)
+    worker.create_transcription(page, "Paris", 0.5)
+    (transcription,) = worker.list_transcriptions(page)
+    worker.check_required_entity_types(["location"])
+    entity_id = worker.create_entity("Paris", "location")
+
+    worker.create_transcription_entity(transcription, entity_id, 0, 5)
+    worker.create_transcription_entities(
+        transcription,
+        [
+            {
+                "name": "Paris",
+                "type_id": worker.entity_types["location"],
+                "offset": 0,
+                "length": 5,
+                "confidence": None,
+            }
+        ],
+    )
+
+    assert [
+        (link.transcription_id, link.offset, link.length)
+        for link in CachedTranscriptionEntity.select()
+    ] == [(transcription.id, 0, 5)] * 2

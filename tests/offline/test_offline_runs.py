@@ -391,6 +391,45 @@ def test_offline_cache_write_raises(monkeypatch, database):
     }
 
 
+class Aborted(ElementsWorker):
+    """Its transaction is rolled back behind its back between two publications."""
+
+    def process_element(self, element) -> None:
+        self.create_transcriptions(
+            [{"element_id": str(element.id), "text": "a", "confidence": 0.5}]
+        )
+        db.execute_sql("ROLLBACK")
+        self.create_classification(element, "cat", 0.5)
+
+
+def test_transaction_rolled_back_by_the_database_fails_the_element(
+    monkeypatch, database, caplog
+):
+    with pytest.raises(SystemExit):
+        run(monkeypatch, database, "--element", page_id(0), worker_class=Aborted)
+    assert (
+        'OperationalError("The element\'s transaction was rolled back by the database")'
+        in caplog.text
+    )
+    assert query(database, "SELECT COUNT(*) FROM transcriptions") == [(0,)]
+    assert query(database, "SELECT COUNT(*) FROM classifications") == [(0,)]
+    assert query(database, "SELECT state FROM offline_element_states") == [("failed",)]
+
+
+def test_disk_full_is_found_in_the_error_chain():
+    from arkindex_worker.offline_runs import is_disk_full
+
+    try:
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError:
+            raise __import__("peewee").OperationalError("no such savepoint: s1")
+    except Exception as error:
+        chained = error
+    assert is_disk_full(chained)
+    assert not is_disk_full(ValueError("database is locked"))
+
+
 # --- the database file ----------------------------------------------------------------------
 
 
@@ -430,3 +469,33 @@ def test_wal_is_checkpointed_during_the_run(monkeypatch, tmp_path):
     assert query(path, "SELECT COUNT(*) FROM transcriptions") == [(12000,)]
     assert max(Heavy.sizes) < 2 * 1024 * 1024
     assert os.path.getsize(path) > 6 * 1024 * 1024
+
+
+def test_claims_of_live_runs_hold_and_those_of_dead_runs_do_not(
+    monkeypatch, database, caplog
+):
+    import socket
+
+    run(monkeypatch, database, "--element", page_id(0))
+    live, dead = uuid.uuid4().hex, uuid.uuid4().hex
+    connection = sqlite3.connect(database)
+    with connection:
+        # PID 1 always exists; a PID above the kernel's maximum never does
+        for run_id, pid in ((live, 1), (dead, 2**22 + 1)):
+            connection.execute(
+                "INSERT INTO offline_runs (id, worker, hostname, pid, started_at, "
+                "rerun, processed, failed, skipped) VALUES (?, 'w', ?, ?, 'now', 0, 0, 0, 0)",
+                (run_id, socket.gethostname(), pid),
+            )
+        for n, run_id in ((1, live), (2, dead)):
+            connection.execute(
+                "INSERT INTO offline_element_states VALUES (?, 'claimed', ?, 'now', NULL)",
+                (uuid.UUID(page_id(n)).hex, run_id),
+            )
+    connection.close()
+    caplog.clear()
+    run(monkeypatch, database, "--element", page_id(1), page_id(2))
+    assert (
+        f"Skipping element {page_id(1)}: taken by run {uuid.UUID(live)}, still running"
+    ) in caplog.messages
+    assert transcribed(database) == [page_id(0), page_id(2)]

@@ -350,3 +350,24 @@ def test_value_problems_paths_and_non_json_values():
             "invalid-value",
         ),
     ]
+
+
+def test_the_test_double_refuses_the_same_values(offline, online):
+    from arkindex_worker.testing import MockApiClient
+
+    mock = MockApiClient()
+    body = {"text": "a\x00b", "confidence": 0.5, "orientation": "horizontal-lr"}
+    expected = [
+        (
+            "Invalid value for 'body.text': text must not contain NUL characters.",
+            "invalid-value",
+        )
+    ]
+
+    for client in (online, offline, mock):
+        assert (
+            refusal(
+                lambda c=client: c.request("CreateTranscription", id=PAGE_ID, body=body)
+            )
+            == expected
+        )

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from arkindex_worker import run_logger
 from arkindex_worker.cli import _console_filter, _ConsoleFormatter
 from arkindex_worker.errors import AuthenticationFailed, ErrorResponse, TooManyFailures
 from arkindex_worker.worker import BaseWorker, DatasetWorker, ElementsWorker
@@ -57,6 +58,14 @@ def monitor(total: int | None = 10, **args) -> tuple[RunMonitor, Clock]:
     progress = Progress("element")
     progress.total = total
     return RunMonitor(fake_worker(**args), progress, clock=clock), clock
+
+
+@pytest.fixture(autouse=True)
+def _run_log_captured(caplog):
+    """Let caplog see the run lines, which stay out of captured records otherwise."""
+    run_logger.addHandler(caplog.handler)
+    yield
+    run_logger.removeHandler(caplog.handler)
 
 
 def run_lines(caplog) -> list[tuple[int, str]]:
@@ -481,3 +490,68 @@ def test_the_documented_report_has_the_report_keys():
     documented = json.loads(block.split("```", 1)[0])
     run, _ = monitor()
     assert documented.keys() == run.report(False).keys()
+
+
+# ---------------------------------------------------------------- dataset worker
+
+
+def test_dataset_worker_max_failures_and_report(
+    api_env, mock_api, monkeypatch, tmp_path, caplog
+):
+    from arkindex_worker.models import Dataset, Set
+    from tests.worker.factories import worker_run_payload
+
+    path = tmp_path / "report.json"
+    argv = ["worker", "--max-failures", "1", "--report", str(path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    mock_api.get(WORKER_RUN_URL, json=worker_run_payload(mode="dataset"))
+    pending = Dataset(id="d1", name="D", state="open", task_id="t", sets=["train"])
+    sets = [Set(name="train", dataset=pending), Set(name="dev", dataset=pending)]
+    monkeypatch.setattr(DatasetWorker, "list_sets", lambda self: iter(sets))
+
+    with pytest.raises(TooManyFailures):
+        DatasetWorker().run()
+
+    report = json.loads(path.read_text())
+    assert (report["total"], report["completed"], report["failed"]) == (2, 0, 1)
+    assert report["failures"] == [
+        {
+            "set": "d1:train",
+            "error": "AssertionError",
+            "message": "When processing a set, its dataset state should be Complete.",
+        }
+    ]
+    assert run_lines(caplog)[-1] == (
+        logging.ERROR,
+        "Stopping the run after 1 failed set (--max-failures 1): "
+        "1 of 2 sets done (0 completed, 1 failed)",
+    )
+
+
+def test_a_401_outside_the_items_stops_the_run(caplog):
+    """E.g. a pull of the activity queue answered 401."""
+    run, _ = monitor()
+    run.configured()
+    with pytest.raises(AuthenticationFailed), run.refusals():
+        raise forbidden(401)
+    assert run_lines(caplog)[-1][1].startswith("Authentication failed: ")
+
+
+def test_other_answers_outside_the_items_pass_through():
+    run, _ = monitor()
+    run.configured()  # the worker run answered: a 403 now is not the first answer
+    with pytest.raises(ErrorResponse) as raised, run.refusals():
+        raise forbidden(403)
+    assert not isinstance(raised.value, AuthenticationFailed)
+
+
+def test_run_lines_stay_out_of_captured_records(caplog, capsys):
+    """Upstream-style suites compare complete record lists: the run lines are not there."""
+    run_logger.removeHandler(caplog.handler)
+    caplog.set_level(logging.INFO)
+    run, _clock = monitor(total=1)
+    run.configured()
+    assert run_lines(caplog) == []
+    assert "INFO/arkindex_worker.run: Starting on the Arkindex API" in (
+        capsys.readouterr().err
+    )
