@@ -37,7 +37,7 @@ from typing import Any
 
 import peewee
 
-from arkindex_worker import logger
+from arkindex_worker import logger, run_logger
 from arkindex_worker.cache import db
 from arkindex_worker.errors import DatabaseFull
 
@@ -217,7 +217,7 @@ class OfflineRun:
             return
         self._guard(self._record_start)
         self._started = True
-        logger.info(
+        run_logger.info(
             f"Offline run {self.id} on {self.path} "
             "(results carry this id in their worker_run_id columns)"
         )

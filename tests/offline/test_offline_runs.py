@@ -270,14 +270,15 @@ class EverythingPublisher(ElementsWorker):
         self.create_metadata(element, MetaType.Text, "lang", "en")
 
 
-def test_rows_carry_the_run_id(monkeypatch, tmp_path, caplog):
+def test_rows_carry_the_run_id(monkeypatch, tmp_path, capsys):
     path = tmp_path / "db.sqlite"
     make_pages(path, 1)
     run_id = run(monkeypatch, path, worker_class=EverythingPublisher).offline_run.id
+    # An SDK run line: on stderr, out of the captured records
     assert (
-        f"Offline run {run_id} on {path} "
+        f"INFO/arkindex_worker.run: Offline run {run_id} on {path} "
         "(results carry this id in their worker_run_id columns)"
-    ) in caplog.messages
+    ) in capsys.readouterr().err
     stored = uuid.UUID(run_id).hex
     by_run = {
         table: query(
