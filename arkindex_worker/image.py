@@ -135,22 +135,7 @@ def trim_polygon(polygon: Polygon, image_width: int, image_height: int) -> Polyg
         isinstance(polygon, list | tuple),
         "Input polygon must be a valid list or tuple of points.",
     )
-    check(
-        all(isinstance(point, list | tuple) for point in polygon),
-        "Polygon points must be tuples or lists.",
-    )
-    check(
-        all(len(point) == 2 for point in polygon),
-        "Polygon points must be tuples or lists of 2 elements.",
-    )
-    check(
-        all(isinstance(x, int) and isinstance(y, int) for x, y in polygon),
-        "Polygon point coordinates must be integers.",
-    )
-    check(
-        any(x <= image_width and y <= image_height for x, y in polygon),
-        "This polygon is entirely outside the image's bounds.",
-    )
+    _check_points(polygon, image_width, image_height)
     trimmed: Polygon = []
     for x, y in polygon:
         point = [min(image_width, max(0, x)), min(image_height, max(0, y))]
@@ -161,12 +146,8 @@ def trim_polygon(polygon: Polygon, image_width: int, image_height: int) -> Polyg
     return trimmed
 
 
-def _trim_polygon_0_6(polygon: Polygon, image_width: int, image_height: int) -> Polygon:
-    check(
-        isinstance(polygon, list | tuple),
-        "Polygon must be a valid list or tuple of points.",
-    )
-    check(len(polygon) >= 3, "Polygon should have at least three points.")
+def _check_points(polygon: Polygon, image_width: int, image_height: int) -> None:
+    """The point checks both generations of `trim_polygon` make, in this order."""
     check(
         all(isinstance(point, list | tuple) for point in polygon),
         "Polygon points must be tuples or lists.",
@@ -183,6 +164,15 @@ def _trim_polygon_0_6(polygon: Polygon, image_width: int, image_height: int) -> 
         any(x <= image_width and y <= image_height for x, y in polygon),
         "This polygon is entirely outside the image's bounds.",
     )
+
+
+def _trim_polygon_0_6(polygon: Polygon, image_width: int, image_height: int) -> Polygon:
+    check(
+        isinstance(polygon, list | tuple),
+        "Polygon must be a valid list or tuple of points.",
+    )
+    check(len(polygon) >= 3, "Polygon should have at least three points.")
+    _check_points(polygon, image_width, image_height)
     return [
         [min(image_width, max(0, x)), min(image_height, max(0, y))] for x, y in polygon
     ]

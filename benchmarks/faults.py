@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.conftest import build_demo, worker_env
 from tests.e2e.double import ArkindexDouble, fault_mix
+from tests.e2e.fault_scenarios import complete_publications, publications
 from tests.e2e.routes import page_jpeg
-from tests.e2e.test_faults import complete_publications, publications
 
 BIN = Path(sys.executable).parent
 DROPPED = 0.05

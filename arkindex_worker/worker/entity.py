@@ -290,32 +290,11 @@ class EntityMixin:
         Returns:
             The created transcription entity, or ``None`` in read-only mode.
         """
-        check_element(
-            transcription,
-            Transcription,
-            "transcription shouldn't be null and should be a Transcription",
+        body = self._transcription_entity_body(
+            transcription, "entity", entity, offset, length, confidence
         )
-        check_str(entity, "entity")
-        check_int(offset, OFFSET_MESSAGE)
-        check_int(length, LENGTH_MESSAGE, minimum=1)
-        check_confidence(
-            confidence,
-            required=False,
-            message="confidence should be null or a float in [0..1] range",
-        )
-        if self.skip_publication(
-            "Cannot create transcription entity as this worker is in read-only mode"
-        ):
+        if body is None:
             return None
-
-        body: dict[str, Any] = {
-            "entity": entity,
-            "length": length,
-            "offset": offset,
-            "worker_run_id": self.worker_run_id,
-        }
-        if confidence is not None:
-            body["confidence"] = confidence
         created = self.api_client.request(
             "CreateTranscriptionEntity", id=transcription.id, body=body
         )
@@ -331,21 +310,25 @@ class EntityMixin:
                 )
         return created
 
-    def _create_transcription_entity_0_6(
+    def _transcription_entity_body(
         self,
         transcription: Transcription,
-        type_id: str,
+        key: str,
+        value: str,
         offset: int,
         length: int,
         confidence: float | None,
     ) -> dict[str, Any] | None:
-        """The 0.6 form of `create_transcription_entity` (spec 15 §7)."""
+        """Validated body of a transcription entity (``key``: ``entity`` or ``type_id``).
+
+        `None` when the worker is read-only: nothing is to be sent.
+        """
         check_element(
             transcription,
             Transcription,
             "transcription shouldn't be null and should be a Transcription",
         )
-        check_str(type_id, "type_id")
+        check_str(value, key)
         check_int(offset, OFFSET_MESSAGE)
         check_int(length, LENGTH_MESSAGE, minimum=1)
         check_confidence(
@@ -358,13 +341,29 @@ class EntityMixin:
         ):
             return None
         body: dict[str, Any] = {
-            "type_id": type_id,
+            key: value,
             "length": length,
             "offset": offset,
             "worker_run_id": self.worker_run_id,
         }
         if confidence is not None:
             body["confidence"] = confidence
+        return body
+
+    def _create_transcription_entity_0_6(
+        self,
+        transcription: Transcription,
+        type_id: str,
+        offset: int,
+        length: int,
+        confidence: float | None,
+    ) -> dict[str, Any] | None:
+        """The 0.6 form of `create_transcription_entity` (spec 15 §7)."""
+        body = self._transcription_entity_body(
+            transcription, "type_id", type_id, offset, length, confidence
+        )
+        if body is None:
+            return None
         return self.api_client.request(
             TRANSCRIPTION_ENTITY_0_6, id=transcription.id, body=body
         )

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import Run, build_demo, finish, start_demo_worker, worker_env
 from tests.e2e.double import ArkindexDouble, fault_mix
-from tests.e2e.test_faults import (
+from tests.e2e.fault_scenarios import (
     SHORT_WAITS,
     complete_publications,
     publications,
