@@ -426,3 +426,15 @@ def test_reset_forgets_everything(mock):
     mock.reset()
 
     assert (mock.history, mock.responses, mock.unexpected) == ([], [], [])
+
+
+def test_a_06_form_answers_to_the_server_name(mock):
+    """A 0.6 suite registers ``CreateTranscriptionEntity``: the 0.6 form's request matches."""
+    body = {"type_id": "type", "offset": 0, "length": 3, "worker_run_id": "run"}
+    mock.add_response("CreateTranscriptionEntity", {"id": "link"}, id="tr", body=body)
+
+    answer = mock.request("CreateTranscriptionEntity@0.6", id="tr", body=body)
+
+    assert answer == {"id": "link"}
+    assert [call.operation for call in mock.history] == ["CreateTranscriptionEntity"]
+    assert mock.responses == []
