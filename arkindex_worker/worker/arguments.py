@@ -171,6 +171,7 @@ def epilog(loop: str | None, offline: bool) -> str:
         "  ARKINDEX_WORKER_RUN_ID    the worker run; unset: read-only",
         "  ARKINDEX_CORPUS_ID        the corpus, in read-only mode",
         "  ARKINDEX_DEBUG            any value: debug output",
+        "  ARKINDEX_WORKER_COMPAT    upstream generation: auto (default), 0.4 or 0.6",
     ]
     if loop is not None:
         lines += [
