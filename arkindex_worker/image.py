@@ -57,6 +57,9 @@ from arkindex_worker import generation, logger
 from arkindex_worker.geometry import BoundingBox, polygon_bounding_box
 from arkindex_worker.iiif import IIIF_FULL, IIIF_MAX, IIIF_URL
 from arkindex_worker.image_io import (
+    _retried_request as _retried_request,  # upstream's private name (spec 12, 15 §15)
+)
+from arkindex_worker.image_io import (
     _user_agent,
     download_image,
     download_tiles,

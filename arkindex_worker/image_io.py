@@ -9,7 +9,10 @@ upstream's suites do, or on this one): `patchable` looks it up at call time.
 HTTP(S) requests go through the session of the worker's API client (see
 `arkindex_worker.api.shared.http_client`) and follow its retry policy
 (`arkindex_worker.api.retry`): 5xx, 429 and connection failures are retried,
-other 4xx answers are not. The API token is never sent to an image server.
+other 4xx answers are not. Under generation 0.6 they follow upstream's
+``_retried_request`` instead (`arkindex_worker.api.retry.IMAGE_RETRY_0_6`):
+3 attempts whatever the failure, waits of 5 then 10 s, a WARNING before each.
+The API token is never sent to an image server.
 Local paths and ``file://`` URLs are opened by [arkindex_worker.local_images][].
 """
 
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from arkindex_worker import generation, iiif, logger, prefetch
+from arkindex_worker.api.retry import IMAGE_RETRY_0_6, FixedRetry
 from arkindex_worker.api.shared import http_client
 from arkindex_worker.checks import check
 from arkindex_worker.local_images import check_image_url, open_local
@@ -74,6 +78,31 @@ def _user_agent() -> str:
 # ------------------------------------------------------------------ HTTP
 
 
+def _retry_policy() -> FixedRetry | None:
+    """Upstream's image retries under generation 0.6, else the client's policy."""
+    if generation.current().name == generation.GENERATION_0_6.name:
+        return IMAGE_RETRY_0_6
+    return None
+
+
+def _retried_request(
+    url: str, *args: Any, method: Callable[..., Any] | str = requests.get, **kwargs: Any
+) -> requests.Response:
+    """One image exchange through the shared session, with the retry policy.
+
+    Upstream's name and signature: ``method`` is a function of `requests`
+    (``requests.get``, ``requests.put``) or an HTTP method name; keywords are
+    those of `ArkindexClient.http_request` (``data``, ``stream``, …).
+
+    Raises:
+        TypeError: positional arguments after ``url`` (pass them by keyword).
+    """
+    if args:
+        raise TypeError("_retried_request takes keyword arguments only after url")
+    verb = method if isinstance(method, str) else method.__name__
+    return _http(verb.upper(), url, **kwargs)
+
+
 def _http(method: str, url: str, **kwargs: Any) -> requests.Response:
     """One image exchange through the shared session, with the retry policy."""
     return prepared_download(url, method, **kwargs)()
@@ -88,6 +117,7 @@ def prepared_download(
         method,
         url,
         headers={"User-Agent": _user_agent()},
+        retry=_retry_policy(),
         **kwargs,
     )
 

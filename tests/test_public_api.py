@@ -222,7 +222,7 @@ OURS = {
     "arkindex_worker.api.protocol": {"ApiClient"},
     "arkindex_worker.api.retry": {
         "IDEMPOTENT_METHODS", "NOT_APPLIED", "Failure", "RetryPolicy", "classify",
-        "http_status",
+        "http_status", "FixedRetry", "IMAGE_RETRY_0_6", "EXPORT_RETRY_0_6",
     },
     "arkindex_worker.api.confirm": {
         "CONFIRMATIONS", "NOT_APPLIED", "Confirmation", "Undecided",

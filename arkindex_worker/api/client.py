@@ -60,7 +60,7 @@ from arkindex_worker.api.options import (
     should_verify_cert,
 )
 from arkindex_worker.api.pagination import ResponsePaginator
-from arkindex_worker.api.retry import RetryPolicy
+from arkindex_worker.api.retry import FixedRetry, RetryPolicy
 from arkindex_worker.api.schema import (
     Operation,
     bundled_downloads,
@@ -453,6 +453,7 @@ class ArkindexClient:
         allow_redirects: bool = True,
         idempotent: bool | None = None,
         read: Callable[[requests.Response], Any] | None = None,
+        retry: RetryPolicy | FixedRetry | None = None,
     ) -> Any:
         """One exchange with any URL (IIIF, storage) through the client's session.
 
@@ -471,6 +472,7 @@ class ArkindexClient:
             idempotent: Whether a lost answer may be re-sent (default: reads only).
             read: Called with the answer within each attempt (a download that
                 breaks off is retried as a whole); its result is returned.
+            retry: Another policy than the client's (generation 0.6 downloads).
 
         Returns:
             The `requests.Response`, or what `read` returned.
@@ -500,7 +502,7 @@ class ArkindexClient:
                 response.close()
 
         try:
-            return self.retry_policy.call(
+            return (retry or self.retry_policy).call(
                 attempt, method, description, idempotent=idempotent
             )
         except requests.RequestException as error:

@@ -22,6 +22,14 @@ Before each wait, one INFO line on the `arkindex_worker.api` logger names the
 operation, the wait and the reason. Waits go through `time.sleep`, looked up when
 called, so test suites can replace it.
 
+Generation 0.6 (spec 15) keeps upstream's own rules for two kinds of
+downloads, as `FixedRetry` policies that the callers pass to
+`ArkindexClient.http_request` (``retry=``): IIIF image requests
+(`IMAGE_RETRY_0_6`: 3 attempts, waits of 5 then 10 s, a WARNING on the
+`arkindex_worker` logger before each) and the file of a corpus export
+(`EXPORT_RETRY_0_6`: 3 attempts, 10 s waits). Both retry any
+`requests.RequestException`, 4xx answers included, and re-raise the last one.
+
 Settings (constructor keyword, else environment variable, else default):
 
 | keyword | variable | default |
@@ -37,8 +45,9 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
@@ -54,9 +63,12 @@ from arkindex_worker.api.errors import (
 from arkindex_worker.api.options import env_setting
 
 __all__ = [
+    "EXPORT_RETRY_0_6",
     "IDEMPOTENT_METHODS",
+    "IMAGE_RETRY_0_6",
     "NOT_APPLIED",
     "Failure",
+    "FixedRetry",
     "RetryPolicy",
     "classify",
     "http_status",
@@ -381,3 +393,88 @@ class RetryPolicy:
             reraise=True,
         )
         return retrying(attempt)
+
+
+# Pre-signed URLs hold secrets in their query: never shown in a log line
+_URL_QUERY = re.compile(r"(https?://[^\s?#'\"]*)[?#][^\s'\"]*")
+
+
+class FixedRetry:
+    """Fixed waits, any `requests.RequestException` retried: upstream's download rules.
+
+    Used by generation 0.6 only (spec 15 §10, §15), through the ``retry``
+    keyword of `ArkindexClient.http_request`; same `call` as `RetryPolicy`.
+
+    Attributes:
+        attempts: Total attempts.
+        waits: Seconds to wait after each failed attempt; the last one repeats.
+        warn: Log upstream's WARNING before each wait, on the `arkindex_worker`
+            logger: ``Request to {url} failed ({error!r}), retrying in
+            {idle_for} seconds``, ``idle_for`` being the total of the waits so far.
+    """
+
+    def __init__(
+        self, attempts: int, waits: Sequence[float], *, warn: bool = False
+    ) -> None:
+        if not isinstance(attempts, int) or attempts < 1:
+            raise ValueError("attempts must be a positive integer")
+        if not waits or any(wait < 0 for wait in waits):
+            raise ValueError("waits must be given and not be negative")
+        self.attempts = attempts
+        self.waits = tuple(float(wait) for wait in waits)
+        self.warn = warn
+
+    def __repr__(self) -> str:
+        waits = ", ".join(f"{wait:g}" for wait in self.waits)
+        return (
+            f"FixedRetry(attempts={self.attempts}, waits=({waits},), warn={self.warn})"
+        )
+
+    def wait(self, attempt_number: int) -> float:
+        """Seconds to wait after failed attempt number `attempt_number` (from 1)."""
+        return self.waits[min(attempt_number, len(self.waits)) - 1]
+
+    def call(
+        self,
+        send: Callable[[], Any],
+        method: str,
+        operation_id: str,
+        *,
+        attempts: int | None = None,
+        idempotent: bool | None = None,
+        confirm: Callable[[UnconfirmedWriteError], Any] | None = None,
+    ) -> Any:
+        """Run `send` until it succeeds or the attempts are spent, then re-raise.
+
+        Arguments as `RetryPolicy.call`; ``idempotent`` and ``confirm`` are
+        ignored: every `requests.RequestException` is retried, as upstream does.
+        ``operation_id`` names the URL (``"METHOD URL"`` from `http_request`).
+        """
+        import tenacity
+
+        url = operation_id.removeprefix(f"{method} ")
+
+        def log(state: tenacity.RetryCallState) -> None:
+            idle_for = state.idle_for
+            unit = "second" if idle_for == 1 else "seconds"
+            error = _URL_QUERY.sub(r"\1", repr(state.outcome.exception()))
+            logging.getLogger("arkindex_worker").warning(
+                f"Request to {url} failed ({error}), retrying in {idle_for} {unit}"
+            )
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(requests.RequestException),
+            stop=tenacity.stop_after_attempt(attempts or self.attempts),
+            wait=lambda state: self.wait(state.attempt_number),
+            sleep=_sleep,
+            before_sleep=log if self.warn else None,
+            reraise=True,
+        )
+        return retrying(send)
+
+
+IMAGE_RETRY_0_6 = FixedRetry(3, (5, 10), warn=True)
+"""Generation 0.6 IIIF image requests (spec 15 §15): waits of 5 then 10 s, warned."""
+
+EXPORT_RETRY_0_6 = FixedRetry(3, (10,))
+"""Generation 0.6 download of an export's file (spec 15 §10 step 6): 10 s waits."""

@@ -22,6 +22,7 @@ from tenacity import (
 
 from arkindex_worker import logger
 from arkindex_worker.api import ErrorResponse
+from arkindex_worker.api.retry import EXPORT_RETRY_0_6, FixedRetry
 from arkindex_worker.api.shared import http_client
 from arkindex_worker.errors import (
     ExportNotFinishedError,
@@ -68,10 +69,11 @@ def _check_optional_uuid(dataset_id: uuid.UUID | None) -> None:
         check(isinstance(dataset_id, uuid.UUID), "dataset_id should be an UUID")
 
 
-def _download(url: str, path: Path) -> None:
+def _download(url: str, path: Path, retry: FixedRetry | None = None) -> None:
     """Stream ``url`` (storage: no Arkindex authentication) into ``path``.
 
-    A download that breaks off is started again, within the retry policy.
+    A download that breaks off is started again, within the retry policy
+    (the client's, or ``retry``).
     """
 
     def write(response: requests.Response) -> None:
@@ -79,7 +81,7 @@ def _download(url: str, path: Path) -> None:
             for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
                 f.write(chunk)
 
-    http_client().http_request("GET", url, stream=True, read=write)
+    http_client().http_request("GET", url, stream=True, read=write, retry=retry)
 
 
 class CorpusMixin:
@@ -240,7 +242,9 @@ class CorpusMixin:
     def _download_export_file(self, export_id: str | uuid.UUID) -> Path:
         """Download an export's file (its redirect's ``Location``) to a temporary file.
 
-        Under generation 0.6, an error answer is a `NoExportURLError` too.
+        Under generation 0.6, an error answer is a `NoExportURLError` too, and
+        the file follows upstream's retries (`EXPORT_RETRY_0_6`: any failure, 3
+        attempts, 10 s waits).
         """
         logger.info(f"Downloading export ({export_id})...")
         url = self.api_client.build_url("DownloadExport", id=export_id)
@@ -264,7 +268,7 @@ class CorpusMixin:
         os.close(fd)
         path = Path(name)
         try:
-            _download(location, path)
+            _download(location, path, EXPORT_RETRY_0_6 if follows_0_6(self) else None)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
