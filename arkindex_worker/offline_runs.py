@@ -27,7 +27,7 @@ single file.
 from __future__ import annotations
 
 import os
-import socket
+import platform
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -152,7 +152,7 @@ def _run_alive(run: RunRecord, dead: set) -> bool:
     """Whether a run may still be going on (its claims then hold)."""
     if run.ended_at is not None or str(run.id) in dead:
         return False
-    if run.hostname != socket.gethostname():
+    if run.hostname != platform.node():
         # Cannot be checked from here: its claims are respected
         return True
     # A value from the database: only a plausible process ID is looked up
@@ -228,7 +228,7 @@ class OfflineRun:
             RunRecord.create(
                 id=self.id,
                 worker=self.worker,
-                hostname=socket.gethostname(),
+                hostname=platform.node(),
                 pid=os.getpid(),
                 started_at=_now(),
                 rerun=self.rerun,
