@@ -11,17 +11,9 @@ import pytest
 from arkindex_worker import image, image_io
 from arkindex_worker.models import Element
 from arkindex_worker.utils import create_tar_archive, create_tar_zst_archive
+from tests.models_utils.test_element_image import FakeImage
 
 ZONE_URL = "http://zoneurl/0,0,400,400/full/0/default.jpg"
-
-
-class FakeImage:
-    def __init__(self):
-        self.saved = []
-
-    def save(self, fp, format=None):
-        fp.write(b"image bytes")
-        self.saved.append((fp.name, format))
 
 
 @pytest.fixture
